@@ -1,0 +1,5 @@
+module github.com/hexiao/hexiao
+
+go 1.26.0
+
+require github.com/coreos/go-semver v0.3.1

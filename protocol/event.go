@@ -1,0 +1,278 @@
+package protocol
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// EventKind says what an event records.
+type EventKind string
+
+// The event kinds.
+const (
+	KindRedemption EventKind = "redemption" // uses consumed; reason accepted
+	KindVoid       EventKind = "void"       // a redemption undone; reason accepted
+	KindAttempt    EventKind = "attempt"    // a refused scan; reason says why
+)
+
+// Mode is how a decision was made: with the hub's claim or from the
+// terminal's cache alone.
+type Mode string
+
+// The decision modes.
+const (
+	ModeOnline  Mode = "online"
+	ModeOffline Mode = "offline"
+)
+
+// Entry is how a code reached the terminal.
+type Entry string
+
+// The entry methods.
+const (
+	EntryScanned Entry = "scanned" // scanner gun, wedge or serial
+	EntryKeyed   Entry = "keyed"   // typed by the cashier
+	EntryECR     Entry = "ecr"     // sent by the cash register
+	EntryImage   Entry = "image"   // decoded from a picture
+)
+
+// Hash is a SHA-256 digest, written as lower-case hex.
+type Hash [sha256.Size]byte
+
+// String returns the hash in hex.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// IsZero reports whether h is all zeros: the prev of a terminal's first
+// event.
+func (h Hash) IsZero() bool { return h == Hash{} }
+
+// MarshalText encodes the hash as hex.
+func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText decodes 64 hex digits.
+func (h *Hash) UnmarshalText(b []byte) error { return decodeHex32("hash", b, (*[32]byte)(h)) }
+
+// EventRef names one event, "terminal:seq" in text.
+type EventRef struct {
+	Terminal string
+	Seq      uint64
+}
+
+// String writes r as terminal:seq.
+func (r EventRef) String() string { return r.Terminal + ":" + strconv.FormatUint(r.Seq, 10) }
+
+// MarshalText writes r as terminal:seq.
+func (r EventRef) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads terminal:seq.
+func (r *EventRef) UnmarshalText(b []byte) error {
+	v, err := ParseEventRef(string(b))
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}
+
+// ParseEventRef reads terminal:seq.
+func ParseEventRef(s string) (EventRef, error) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return EventRef{}, fmt.Errorf("event id %q: want terminal:seq", s)
+	}
+	seq, err := strconv.ParseUint(s[i+1:], 10, 64)
+	if err != nil || seq == 0 || s[i+1] == '0' {
+		return EventRef{}, fmt.Errorf("event id %q: seq must be a positive integer", s)
+	}
+	if err := ValidID(s[:i]); err != nil {
+		return EventRef{}, fmt.Errorf("event id %q: %w", s, err)
+	}
+	return EventRef{Terminal: s[:i], Seq: seq}, nil
+}
+
+// Event is one entry of a terminal's journal: what was decided, where, when
+// and by whom. Terminal and Seq identify it everywhere; Prev chains it to the
+// terminal's previous event; the body is signed with the terminal's key.
+// Card secrets never appear: Code is always a code id.
+type Event struct {
+	V        int       `json:"v"`
+	Terminal string    `json:"terminal"`
+	Seq      uint64    `json:"seq"`
+	Prev     Hash      `json:"prev"`
+	Kind     EventKind `json:"kind"`
+	At       time.Time `json:"at"` // terminal wall time
+	Store    string    `json:"store"`
+	Cashier  string    `json:"cashier,omitempty"`
+	Mode     Mode      `json:"mode"`
+	Entry    Entry     `json:"entry,omitempty"`
+	Reason   Reason    `json:"reason"`
+	Code     string    `json:"code,omitempty"` // code id
+	Format   Format    `json:"format,omitempty"`
+	Campaign string    `json:"campaign,omitempty"`
+	Uses     int       `json:"uses,omitempty"`   // consumed (redemption) or restored (void)
+	Amount   int64     `json:"amount,omitempty"` // face value × uses, fen
+	Step     int64     `json:"step,omitempty"`   // TOTP step of a dynamic code
+	OrderRef string    `json:"order_ref,omitempty"`
+	IdemKey  string    `json:"idem_key,omitempty"` // the register's idempotency key
+	Voids    *EventRef `json:"voids,omitempty"`    // the redemption a void undoes
+	Note     string    `json:"note,omitempty"`     // void reason, attempt detail
+}
+
+// Ref returns the event's identity.
+func (e *Event) Ref() EventRef { return EventRef{Terminal: e.Terminal, Seq: e.Seq} }
+
+// MaxNoteLen bounds Event.Note and references from the register, in bytes.
+const MaxNoteLen = 200
+
+// Validate checks that the event is well formed for its kind.
+func (e *Event) Validate() error {
+	if e.V != WireVersion {
+		return fmt.Errorf("event v %d, want %d", e.V, WireVersion)
+	}
+	if err := ValidID(e.Terminal); err != nil {
+		return fmt.Errorf("event terminal: %w", err)
+	}
+	if e.Seq == 0 {
+		return fmt.Errorf("event %s: seq must start at 1", e.Terminal)
+	}
+	ref := e.Ref().String()
+	if (e.Seq == 1) != e.Prev.IsZero() {
+		return fmt.Errorf("event %s: prev must be zero exactly for seq 1", ref)
+	}
+	if e.At.IsZero() {
+		return fmt.Errorf("event %s: missing time", ref)
+	}
+	if err := ValidID(e.Store); err != nil {
+		return fmt.Errorf("event %s store: %w", ref, err)
+	}
+	if e.Cashier != "" {
+		if err := ValidID(e.Cashier); err != nil {
+			return fmt.Errorf("event %s cashier: %w", ref, err)
+		}
+	}
+	if e.Mode != ModeOnline && e.Mode != ModeOffline {
+		return fmt.Errorf("event %s: mode %q, want online or offline", ref, e.Mode)
+	}
+	switch e.Entry {
+	case "", EntryScanned, EntryKeyed, EntryECR, EntryImage:
+	default:
+		return fmt.Errorf("event %s: entry %q, want scanned, keyed, ecr or image", ref, e.Entry)
+	}
+	if !e.Reason.Valid() {
+		return fmt.Errorf("event %s: reason %q is not on the closed list", ref, e.Reason)
+	}
+	if e.Code != "" {
+		if err := ValidCodeID(e.Code); err != nil {
+			return fmt.Errorf("event %s: %w", ref, err)
+		}
+	}
+	if e.Format != "" && !e.Format.Valid() {
+		return fmt.Errorf("event %s: format %q", ref, e.Format)
+	}
+	if e.Campaign != "" {
+		if err := ValidID(e.Campaign); err != nil {
+			return fmt.Errorf("event %s campaign: %w", ref, err)
+		}
+	}
+	if e.Uses < 0 || e.Uses > MaxUses || e.Amount < 0 || e.Step < 0 {
+		return fmt.Errorf("event %s: uses, amount and step must be in range", ref)
+	}
+	if len(e.OrderRef) > MaxNoteLen || len(e.IdemKey) > MaxNoteLen || len(e.Note) > MaxNoteLen {
+		return fmt.Errorf("event %s: order_ref, idem_key and note are limited to %d bytes", ref, MaxNoteLen)
+	}
+	switch e.Kind {
+	case KindRedemption, KindVoid:
+		if e.Reason != Accepted {
+			return fmt.Errorf("event %s: a %s records an accepted decision, not %s", ref, e.Kind, e.Reason)
+		}
+		if e.Code == "" || e.Campaign == "" || !e.Format.Valid() || e.Uses < 1 {
+			return fmt.Errorf("event %s: a %s needs code, format, campaign and uses ≥ 1", ref, e.Kind)
+		}
+		if (e.Kind == KindVoid) != (e.Voids != nil) {
+			return fmt.Errorf("event %s: voids is set exactly on a void", ref)
+		}
+		if e.Voids != nil {
+			if err := ValidID(e.Voids.Terminal); err != nil || e.Voids.Seq == 0 {
+				return fmt.Errorf("event %s: voids %q is not an event id", ref, e.Voids)
+			}
+		}
+	case KindAttempt:
+		if e.Reason == Accepted {
+			return fmt.Errorf("event %s: an attempt records a refusal, not accepted", ref)
+		}
+		if e.Voids != nil || e.Uses != 0 {
+			return fmt.Errorf("event %s: an attempt consumes no uses and voids nothing", ref)
+		}
+	default:
+		return fmt.Errorf("event %s: kind %q, want redemption, void or attempt", ref, e.Kind)
+	}
+	return nil
+}
+
+// SignedEvent is an event as it travels and is stored: the exact JSON bytes
+// of the body and the terminal's Ed25519 signature over them. Keeping the
+// bytes (rather than re-encoding) makes the signature and the chain hash
+// independent of any JSON library and of fields a newer minor version adds.
+type SignedEvent struct {
+	Body json.RawMessage `json:"body"`
+	Sig  []byte          `json:"sig"`
+}
+
+// eventDomain separates event signatures from any other use of a terminal
+// key.
+const eventDomain = "hexiao/event/v1\x00"
+
+// SignEvent validates e, encodes its body and signs it with the terminal's
+// private key.
+func SignEvent(priv ed25519.PrivateKey, e *Event) (SignedEvent, error) {
+	if len(priv) != ed25519.PrivateKeySize {
+		return SignedEvent{}, fmt.Errorf("sign event: terminal key is %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
+	}
+	if err := e.Validate(); err != nil {
+		return SignedEvent{}, fmt.Errorf("sign event: %w", err)
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return SignedEvent{}, fmt.Errorf("sign event: %w", err)
+	}
+	return SignedEvent{Body: body, Sig: ed25519.Sign(priv, eventMessage(body))}, nil
+}
+
+func eventMessage(body []byte) []byte {
+	msg := make([]byte, 0, len(eventDomain)+len(body))
+	return append(append(msg, eventDomain...), body...)
+}
+
+// Hash returns the event's chain hash: SHA-256 of its body bytes. The next
+// event of the same terminal carries it as Prev.
+func (s SignedEvent) Hash() Hash { return sha256.Sum256(s.Body) }
+
+// Decode parses and validates the body without checking the signature.
+func (s SignedEvent) Decode() (Event, error) {
+	var e Event
+	if err := json.Unmarshal(s.Body, &e); err != nil {
+		return Event{}, fmt.Errorf("event body: %w", err)
+	}
+	if err := e.Validate(); err != nil {
+		return Event{}, err
+	}
+	return e, nil
+}
+
+// Verify checks the signature with the terminal's public key, then decodes
+// and validates the body.
+func (s SignedEvent) Verify(pub ed25519.PublicKey) (Event, error) {
+	if len(pub) != ed25519.PublicKeySize {
+		return Event{}, fmt.Errorf("terminal public key is %d bytes, want %d", len(pub), ed25519.PublicKeySize)
+	}
+	if len(s.Sig) != ed25519.SignatureSize || !ed25519.Verify(pub, eventMessage(s.Body), s.Sig) {
+		return Event{}, fmt.Errorf("event signature does not verify")
+	}
+	return s.Decode()
+}

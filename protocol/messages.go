@@ -1,0 +1,432 @@
+package protocol
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Size limits every decoder enforces before and after parsing.
+const (
+	MaxMessageBytes  = 1 << 20 // any one MQTT payload
+	MaxBatchEvents   = 500     // events in one EventBatch
+	MaxPageChanges   = 1000    // changes in one FeedPage or FeedPush
+	MaxSnapshotCodes = 2000    // codes in one SnapshotPage
+	maxTokenLen      = 256     // snapshot resume tokens
+	maxVersionLen    = 64
+)
+
+// ErrTooLarge is returned (wrapped) for a payload over MaxMessageBytes.
+var ErrTooLarge = errors.New("message too large")
+
+// Header is embedded in every message: V is the wire version. Encode sets
+// it; Decode refuses any value but WireVersion.
+type Header struct {
+	V int `json:"v"`
+}
+
+func (h *Header) header() *Header { return h }
+
+// Message is implemented by every payload type in this package.
+type Message interface {
+	Validate() error
+	header() *Header
+}
+
+// Encode stamps the wire version on m, validates it and encodes it as JSON.
+func Encode(m Message) ([]byte, error) {
+	m.header().V = WireVersion
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("encode %T: %w", m, err)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode %T: %w", m, err)
+	}
+	if len(b) > MaxMessageBytes {
+		return nil, fmt.Errorf("encode %T: %w: %d bytes, limit %d", m, ErrTooLarge, len(b), MaxMessageBytes)
+	}
+	return b, nil
+}
+
+// Decode parses data into m and validates it. Unknown fields are ignored (a
+// newer minor version may add some); a missing or different wire version,
+// a payload over MaxMessageBytes and any invalid field are errors.
+func Decode(data []byte, m Message) error {
+	if len(data) > MaxMessageBytes {
+		return fmt.Errorf("decode %T: %w: %d bytes, limit %d", m, ErrTooLarge, len(data), MaxMessageBytes)
+	}
+	if err := json.Unmarshal(data, m); err != nil {
+		return fmt.Errorf("decode %T: %w", m, err)
+	}
+	if v := m.header().V; v != WireVersion {
+		return fmt.Errorf("decode %T: wire version %d, this build speaks %d", m, v, WireVersion)
+	}
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("decode %T: %w", m, err)
+	}
+	return nil
+}
+
+// EventBatch carries a terminal's journal events, oldest first, to the hub.
+// The hub verifies the chain and signatures, commits, then acknowledges.
+type EventBatch struct {
+	Header
+	Terminal string        `json:"terminal"`
+	Events   []SignedEvent `json:"events"`
+}
+
+// Validate checks the batch's shape; VerifyChain checks its content.
+func (b *EventBatch) Validate() error {
+	if err := ValidID(b.Terminal); err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	if len(b.Events) == 0 || len(b.Events) > MaxBatchEvents {
+		return fmt.Errorf("batch of %d events, want 1 to %d", len(b.Events), MaxBatchEvents)
+	}
+	for i, e := range b.Events {
+		if len(e.Body) == 0 || len(e.Sig) == 0 {
+			return fmt.Errorf("event %d: missing body or sig", i)
+		}
+	}
+	return nil
+}
+
+// Ack is the hub's application acknowledgement: every event of Terminal up
+// to and including Seq is committed to the ledger, and Hash is the hash of
+// event Seq. The terminal may delete those events from its outbox and no
+// others. Refused, when set, says the hub cannot take the event after Seq
+// (a fork or bad signature); re-sending it will not help.
+type Ack struct {
+	Header
+	Terminal string        `json:"terminal"`
+	Seq      uint64        `json:"seq"`
+	Hash     Hash          `json:"hash"`
+	HubTime  time.Time     `json:"hub_time"`
+	Refused  *ChainRefusal `json:"refused,omitempty"`
+}
+
+// ChainRefusal tells a terminal why the hub stopped at its watermark.
+type ChainRefusal struct {
+	Seq    uint64    `json:"seq"`
+	Kind   BreakKind `json:"kind"`
+	Detail string    `json:"detail"`
+}
+
+// Validate checks the ack.
+func (a *Ack) Validate() error {
+	if err := ValidID(a.Terminal); err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	if (a.Seq == 0) != a.Hash.IsZero() {
+		return fmt.Errorf("ack seq %d: hash must be zero exactly when seq is 0", a.Seq)
+	}
+	if a.HubTime.IsZero() {
+		return fmt.Errorf("ack: missing hub_time")
+	}
+	if r := a.Refused; r != nil && (r.Seq != a.Seq+1 || r.Kind == "" || len(r.Detail) > MaxNoteLen) {
+		return fmt.Errorf("ack: refused must name seq %d, a kind and a short detail", a.Seq+1)
+	}
+	return nil
+}
+
+// ClaimRequest asks the hub to take uses of a code for the pending event
+// Terminal:Seq. It is idempotent by that event id: asking again returns the
+// first answer.
+type ClaimRequest struct {
+	Header
+	Terminal string    `json:"terminal"`
+	Seq      uint64    `json:"seq"`
+	Store    string    `json:"store"`
+	Code     string    `json:"code"`
+	Format   Format    `json:"format"`
+	Campaign string    `json:"campaign"`
+	Uses     int       `json:"uses"`
+	Step     int64     `json:"step,omitempty"` // TOTP step of a dynamic code
+	At       time.Time `json:"at"`             // terminal time
+}
+
+// Validate checks the claim.
+func (c *ClaimRequest) Validate() error {
+	if err := ValidID(c.Terminal); err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	if c.Seq == 0 {
+		return fmt.Errorf("claim: seq must be positive")
+	}
+	if err := ValidID(c.Store); err != nil {
+		return fmt.Errorf("claim store: %w", err)
+	}
+	if err := ValidCodeID(c.Code); err != nil {
+		return fmt.Errorf("claim: %w", err)
+	}
+	if !c.Format.Valid() {
+		return fmt.Errorf("claim: format %q", c.Format)
+	}
+	if err := ValidID(c.Campaign); err != nil {
+		return fmt.Errorf("claim campaign: %w", err)
+	}
+	if c.Uses < 1 || c.Uses > MaxUses || c.Step < 0 {
+		return fmt.Errorf("claim: uses %d out of range 1 to %d", c.Uses, MaxUses)
+	}
+	if c.At.IsZero() {
+		return fmt.Errorf("claim: missing time")
+	}
+	return nil
+}
+
+// ClaimReply is the hub's answer to a ClaimRequest: Reason accepted means
+// the uses are taken and the terminal commits an online redemption; any
+// other reason is a refusal the terminal shows as is.
+type ClaimReply struct {
+	Header
+	Terminal string    `json:"terminal"`
+	Seq      uint64    `json:"seq"`
+	Reason   Reason    `json:"reason"`
+	UsesLeft int       `json:"uses_left"`
+	HubTime  time.Time `json:"hub_time"`
+}
+
+// Validate checks the reply.
+func (c *ClaimReply) Validate() error {
+	if err := ValidID(c.Terminal); err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	if c.Seq == 0 || !c.Reason.Valid() || c.UsesLeft < 0 || c.UsesLeft > MaxUses || c.HubTime.IsZero() {
+		return fmt.Errorf("claim reply: want seq > 0, a listed reason, uses_left in range and hub_time")
+	}
+	return nil
+}
+
+// FeedRequest asks for the changes after cursor After, at most Limit of
+// them (0: the hub's default, at most MaxPageChanges).
+type FeedRequest struct {
+	Header
+	Terminal string `json:"terminal"`
+	After    uint64 `json:"after"`
+	Limit    int    `json:"limit,omitempty"`
+}
+
+// Validate checks the request.
+func (f *FeedRequest) Validate() error {
+	if err := ValidID(f.Terminal); err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	if f.Limit < 0 || f.Limit > MaxPageChanges {
+		return fmt.Errorf("feed request: limit %d, want 0 to %d", f.Limit, MaxPageChanges)
+	}
+	return nil
+}
+
+// FeedPage answers a FeedRequest: the changes in the terminal's scope after
+// After, in order. Next is the cursor to store once they are applied (the
+// last change's seq, or further when the hub skipped changes out of scope);
+// More says another page is waiting.
+type FeedPage struct {
+	Header
+	Terminal string   `json:"terminal"`
+	After    uint64   `json:"after"`
+	Next     uint64   `json:"next"`
+	More     bool     `json:"more"`
+	Changes  []Change `json:"changes"`
+}
+
+// Validate checks the page.
+func (f *FeedPage) Validate() error {
+	if err := ValidID(f.Terminal); err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	if err := validChanges(f.After, f.Changes); err != nil {
+		return fmt.Errorf("feed page: %w", err)
+	}
+	if f.Next < f.After || len(f.Changes) > 0 && f.Next < f.Changes[len(f.Changes)-1].Seq {
+		return fmt.Errorf("feed page: next %d is behind its changes", f.Next)
+	}
+	return nil
+}
+
+// FeedPush is a live change pushed to every terminal of Store. After is the
+// seq of the previous change in that store's scope: a terminal whose cursor
+// is below After missed something and asks for a FeedPage instead of
+// applying the push.
+type FeedPush struct {
+	Header
+	Store   string   `json:"store"`
+	After   uint64   `json:"after"`
+	Changes []Change `json:"changes"`
+}
+
+// Validate checks the push.
+func (f *FeedPush) Validate() error {
+	if err := ValidID(f.Store); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if len(f.Changes) == 0 {
+		return fmt.Errorf("feed push: no changes")
+	}
+	if err := validChanges(f.After, f.Changes); err != nil {
+		return fmt.Errorf("feed push: %w", err)
+	}
+	return nil
+}
+
+// SnapshotRequest asks for the next page of the terminal's snapshot: an
+// empty Resume starts a new snapshot, otherwise it is the Resume of the last
+// page received.
+type SnapshotRequest struct {
+	Header
+	Terminal string `json:"terminal"`
+	Resume   string `json:"resume,omitempty"`
+	Limit    int    `json:"limit,omitempty"`
+}
+
+// Validate checks the request.
+func (s *SnapshotRequest) Validate() error {
+	if err := ValidID(s.Terminal); err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	if len(s.Resume) > maxTokenLen || s.Limit < 0 || s.Limit > MaxSnapshotCodes {
+		return fmt.Errorf("snapshot request: resume at most %d bytes, limit 0 to %d", maxTokenLen, MaxSnapshotCodes)
+	}
+	return nil
+}
+
+// SnapshotPage is one page of everything a terminal's store may redeem, as
+// of the hub's feed seq AsOf: after the Last page, the terminal follows the
+// feed from AsOf. Stores, campaigns, keys and locks come on the first page;
+// codes are paged. The same pages, one JSON object a line, are the snapshot
+// file `hexiao-terminal import` reads.
+type SnapshotPage struct {
+	Header
+	Terminal  string           `json:"terminal,omitempty"`
+	Snapshot  string           `json:"snapshot"`
+	AsOf      uint64           `json:"as_of"`
+	Page      int              `json:"page"`
+	Stores    []Store          `json:"stores,omitempty"`
+	Campaigns []Campaign       `json:"campaigns,omitempty"`
+	Keys      []IssuingKey     `json:"keys,omitempty"`
+	Locks     []SettlementLock `json:"locks,omitempty"`
+	Codes     []CodeState      `json:"codes,omitempty"`
+	Resume    string           `json:"resume,omitempty"`
+	Last      bool             `json:"last"`
+}
+
+// Validate checks the page and everything in it.
+func (s *SnapshotPage) Validate() error {
+	if s.Terminal != "" {
+		if err := ValidID(s.Terminal); err != nil {
+			return fmt.Errorf("terminal: %w", err)
+		}
+	}
+	if err := ValidID(s.Snapshot); err != nil {
+		return fmt.Errorf("snapshot id: %w", err)
+	}
+	if s.Page < 0 || len(s.Resume) > maxTokenLen || s.Last != (s.Resume == "") {
+		return fmt.Errorf("snapshot page %d: resume is set exactly on pages before the last", s.Page)
+	}
+	if len(s.Codes) > MaxSnapshotCodes {
+		return fmt.Errorf("snapshot page %d: %d codes, more than %d", s.Page, len(s.Codes), MaxSnapshotCodes)
+	}
+	for i := range s.Stores {
+		if err := s.Stores[i].Validate(); err != nil {
+			return fmt.Errorf("snapshot page %d: %w", s.Page, err)
+		}
+	}
+	for i := range s.Campaigns {
+		if err := s.Campaigns[i].Validate(); err != nil {
+			return fmt.Errorf("snapshot page %d: %w", s.Page, err)
+		}
+	}
+	for i := range s.Keys {
+		if err := s.Keys[i].Validate(); err != nil {
+			return fmt.Errorf("snapshot page %d: %w", s.Page, err)
+		}
+	}
+	for i := range s.Locks {
+		if err := s.Locks[i].Validate(); err != nil {
+			return fmt.Errorf("snapshot page %d: %w", s.Page, err)
+		}
+	}
+	for i := range s.Codes {
+		if err := s.Codes[i].Validate(); err != nil {
+			return fmt.Errorf("snapshot page %d: %w", s.Page, err)
+		}
+	}
+	return nil
+}
+
+// PresenceState is a terminal's connection state as its presence says.
+type PresenceState string
+
+// The presence states: online is the birth message, offline the last will
+// (or a clean goodbye).
+const (
+	PresenceOnline  PresenceState = "online"
+	PresenceOffline PresenceState = "offline"
+)
+
+// Presence is a terminal's retained birth message and its last will. The hub
+// measures clock skew by comparing Clock with its own receive time.
+type Presence struct {
+	Header
+	Terminal    string        `json:"terminal"`
+	Store       string        `json:"store,omitempty"`
+	State       PresenceState `json:"state"`
+	Protocol    string        `json:"protocol,omitempty"` // protocol Version
+	App         string        `json:"app,omitempty"`      // build version
+	Mode        Mode          `json:"mode,omitempty"`     // how the terminal decides now
+	Outbox      int           `json:"outbox"`             // events not yet acknowledged
+	OfflineAge  Duration      `json:"offline_age,omitzero"`
+	LastContact time.Time     `json:"last_contact,omitzero"`
+	Clock       time.Time     `json:"clock,omitzero"` // terminal time at publish
+}
+
+// Validate checks the presence. A last will carries only the terminal and
+// the offline state, since it is written long before it is sent.
+func (p *Presence) Validate() error {
+	if err := ValidID(p.Terminal); err != nil {
+		return fmt.Errorf("terminal: %w", err)
+	}
+	switch p.State {
+	case PresenceOffline:
+		return nil
+	case PresenceOnline:
+	default:
+		return fmt.Errorf("presence: state %q, want online or offline", p.State)
+	}
+	if err := ValidID(p.Store); err != nil {
+		return fmt.Errorf("presence store: %w", err)
+	}
+	if _, err := parseVersion(p.Protocol); err != nil {
+		return fmt.Errorf("presence protocol: %w", err)
+	}
+	if len(p.App) > maxVersionLen || p.Outbox < 0 || p.OfflineAge < 0 || p.Clock.IsZero() {
+		return fmt.Errorf("presence: want app ≤ %d bytes, outbox and offline_age ≥ 0, and clock", maxVersionLen)
+	}
+	if p.Mode != ModeOnline && p.Mode != ModeOffline {
+		return fmt.Errorf("presence: mode %q, want online or offline", p.Mode)
+	}
+	return nil
+}
+
+// VersionAnnounce is the hub's retained statement of the protocol it
+// speaks. A terminal checks CheckCompatible(Protocol, Version) before it
+// redeems online and refuses to run if they are incompatible.
+type VersionAnnounce struct {
+	Header
+	Protocol string    `json:"protocol"`
+	App      string    `json:"app,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// Validate checks the announcement.
+func (v *VersionAnnounce) Validate() error {
+	if _, err := parseVersion(v.Protocol); err != nil {
+		return fmt.Errorf("version announce: %w", err)
+	}
+	if len(v.App) > maxVersionLen || v.At.IsZero() {
+		return fmt.Errorf("version announce: want app ≤ %d bytes and at", maxVersionLen)
+	}
+	return nil
+}

@@ -1,0 +1,209 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sortedNames(m map[string]Message) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// TestGoldenMessages encodes every fixture message and compares it with its
+// golden file (indented for reading; the wire form is the compact JSON), then
+// decodes the golden file and checks it encodes to the same bytes.
+func TestGoldenMessages(t *testing.T) {
+	msgs := fixMessages(t)
+	for _, name := range sortedNames(msgs) {
+		t.Run(name, func(t *testing.T) {
+			m := msgs[name]
+			wire, err := Encode(m)
+			if err != nil {
+				t.Fatalf("Encode: %v", err)
+			}
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, wire, "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			pretty.WriteByte('\n')
+			golden(t, name+".json", pretty.Bytes())
+
+			raw, err := os.ReadFile(filepath.Join("testdata", "golden", name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, raw); err != nil {
+				t.Fatal(err)
+			}
+			back := newMessage(m)
+			if err := Decode(compact.Bytes(), back); err != nil {
+				t.Fatalf("Decode golden: %v", err)
+			}
+			again, err := Encode(back)
+			if err != nil {
+				t.Fatalf("re-Encode: %v", err)
+			}
+			if !bytes.Equal(again, wire) {
+				t.Errorf("golden does not round-trip\ngot:  %s\nwant: %s", again, wire)
+			}
+			if *update {
+				writeSeed(t, "FuzzDecodeMessage", name, kindIndex(m), wire)
+			}
+		})
+	}
+}
+
+func TestDecodeRoundTripKeepsValues(t *testing.T) {
+	msgs := fixMessages(t)
+	for _, name := range sortedNames(msgs) {
+		m := msgs[name]
+		wire, err := Encode(m)
+		if err != nil {
+			t.Fatalf("%s: Encode: %v", name, err)
+		}
+		back := newMessage(m)
+		if err := Decode(wire, back); err != nil {
+			t.Fatalf("%s: Decode: %v", name, err)
+		}
+		if !reflect.DeepEqual(normalizeTimes(back), normalizeTimes(m)) {
+			t.Errorf("%s: round trip changed the value\ngot:  %+v\nwant: %+v", name, back, m)
+		}
+	}
+}
+
+// normalizeTimes re-encodes and decodes through a generic map so that time
+// zones (UTC vs Local with the same instant) do not make DeepEqual differ.
+func normalizeTimes(m Message) any {
+	b, _ := json.Marshal(m)
+	var v any
+	_ = json.Unmarshal(b, &v)
+	return v
+}
+
+func TestDecodeErrors(t *testing.T) {
+	okBirth := `{"v":1,"terminal":"T1","store":"s1","state":"online","protocol":"1.0.0","mode":"online","outbox":0,"clock":"2026-11-22T10:30:00Z"}`
+	tests := []struct {
+		name string
+		msg  Message
+		data string
+		want string // substring of the error
+	}{
+		{"not json", &Ack{}, `{"v":1,`, "unexpected end"},
+		{"no version", &FeedRequest{}, `{"terminal":"T1","after":3}`, "wire version 0"},
+		{"future version", &FeedRequest{}, `{"v":2,"terminal":"T1","after":3}`, "wire version 2"},
+		{"bad terminal", &FeedRequest{}, `{"v":1,"terminal":"T/1","after":3}`, "has '/'"},
+		{"limit too big", &FeedRequest{}, `{"v":1,"terminal":"T1","limit":5000}`, "limit 5000"},
+		{"empty batch", &EventBatch{}, `{"v":1,"terminal":"T1","events":[]}`, "batch of 0 events"},
+		{"event without sig", &EventBatch{}, `{"v":1,"terminal":"T1","events":[{"body":{"v":1}}]}`, "missing body or sig"},
+		{"sig not base64", &EventBatch{}, `{"v":1,"terminal":"T1","events":[{"body":{},"sig":"!!"}]}`, "illegal base64"},
+		{"ack hash without seq", &Ack{}, `{"v":1,"terminal":"T1","seq":0,"hash":"` + strings.Repeat("ab", 32) + `","hub_time":"2026-11-22T10:30:00Z"}`, "hash must be zero"},
+		{"ack short hash", &Ack{}, `{"v":1,"terminal":"T1","seq":1,"hash":"abcd","hub_time":"2026-11-22T10:30:00Z"}`, "4 hex digits"},
+		{"claim unknown reason", &ClaimReply{}, `{"v":1,"terminal":"T1","seq":1,"reason":"maybe","hub_time":"2026-11-22T10:30:00Z"}`, `unknown reason "maybe"`},
+		{"claim zero uses", &ClaimRequest{}, `{"v":1,"terminal":"T1","seq":1,"store":"s1","code":"C1","format":"signed","campaign":"c","uses":0,"at":"2026-11-22T10:30:00Z"}`, "uses 0"},
+		{"claim lower-case code", &ClaimRequest{}, `{"v":1,"terminal":"T1","seq":1,"store":"s1","code":"c1","format":"signed","campaign":"c","uses":1,"at":"2026-11-22T10:30:00Z"}`, "code id"},
+		{"feed out of order", &FeedPage{}, `{"v":1,"terminal":"T1","after":5,"next":9,"changes":[{"seq":5,"kind":"lock","at":"2026-11-22T10:30:00Z","lock":{"store":"s1","day":"2026-11-21","at":"2026-11-22T10:30:00Z"}}]}`, "does not follow 5"},
+		{"change two payloads", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"lock","at":"2026-11-22T10:30:00Z","lock":{"store":"s1","day":"2026-11-21"},"store":{"id":"s1","name":"x","timezone":"UTC"}}]}`, "2 payloads"},
+		{"change unknown kind", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"teleport","at":"2026-11-22T10:30:00Z","lock":{"store":"s1","day":"2026-11-21"}}]}`, `unknown kind "teleport"`},
+		{"secret code without hash", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_imported","at":"2026-11-22T10:30:00Z","code":{"id":"S1","campaign":"c","format":"secret","uses":1,"uses_left":1,"status":"active"}}]}`, "secret_hash"},
+		{"bad lock day", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"lock","at":"2026-11-22T10:30:00Z","lock":{"store":"s1","day":"21/11/2026"}}]}`, "YYYY-MM-DD"},
+		{"snapshot last with resume", &SnapshotPage{}, `{"v":1,"snapshot":"s","as_of":1,"page":0,"resume":"x","last":true}`, "resume is set exactly"},
+		{"campaign negative value", &SnapshotPage{}, `{"v":1,"snapshot":"s","as_of":1,"page":0,"last":true,"campaigns":[{"id":"c","name":"n","face_value":-1,"uses":1,"offline":{"allow":false}}]}`, "negative"},
+		{"campaign bad hours", &SnapshotPage{}, `{"v":1,"snapshot":"s","as_of":1,"page":0,"last":true,"campaigns":[{"id":"c","name":"n","face_value":1,"uses":1,"hours":["9-17"],"offline":{"allow":false}}]}`, "HH:MM-HH:MM"},
+		{"campaign bad duration", &SnapshotPage{}, `{"v":1,"snapshot":"s","as_of":1,"page":0,"last":true,"campaigns":[{"id":"c","name":"n","face_value":1,"uses":1,"undo_window":"soon","offline":{"allow":false}}]}`, `duration "soon"`},
+		{"short key", &SnapshotPage{}, `{"v":1,"snapshot":"s","as_of":1,"page":0,"last":true,"keys":[{"id":"k","public":"AAAA","not_before":"2026-01-01T00:00:00Z"}]}`, "public key is 3 bytes"},
+		{"birth without clock", &Presence{}, strings.Replace(okBirth, `,"clock":"2026-11-22T10:30:00Z"`, "", 1), "clock"},
+		{"birth bad protocol", &Presence{}, strings.Replace(okBirth, `"1.0.0"`, `"one"`, 1), "not a semantic version"},
+		{"presence bad state", &Presence{}, `{"v":1,"terminal":"T1","state":"asleep"}`, `state "asleep"`},
+		{"version missing", &VersionAnnounce{}, `{"v":1,"at":"2026-11-22T10:30:00Z"}`, "missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Decode([]byte(tt.data), tt.msg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Decode error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	var p Presence
+	if err := Decode([]byte(okBirth), &p); err != nil {
+		t.Errorf("valid birth: %v", err)
+	}
+}
+
+func TestDecodeTooLarge(t *testing.T) {
+	big := make([]byte, MaxMessageBytes+1)
+	err := Decode(big, &Ack{})
+	if !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Decode of %d bytes = %v, want ErrTooLarge", len(big), err)
+	}
+	evs := fixEvents(t, 1)
+	b := &EventBatch{Terminal: "T-SH001-1"}
+	for range MaxBatchEvents + 1 {
+		b.Events = append(b.Events, evs[0])
+	}
+	if _, err := Encode(b); err == nil || !strings.Contains(err.Error(), "want 1 to 500") {
+		t.Errorf("Encode of %d events = %v, want a batch-size error", len(b.Events), err)
+	}
+}
+
+func TestDecodeIgnoresUnknownFields(t *testing.T) {
+	var f FeedRequest
+	if err := Decode([]byte(`{"v":1,"terminal":"T1","after":7,"priority":"high"}`), &f); err != nil {
+		t.Fatalf("Decode with an added field: %v", err)
+	}
+	if f.After != 7 {
+		t.Errorf("After = %d, want 7", f.After)
+	}
+}
+
+func TestEncodeStampsVersion(t *testing.T) {
+	m := &FeedRequest{Terminal: "T1", After: 1}
+	b, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte(`{"v":1,`)) {
+		t.Errorf("Encode = %s, want it to start with the wire version", b)
+	}
+}
+
+func TestDurationJSON(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		err  bool
+	}{
+		{`"15m"`, 15 * time.Minute, false},
+		{`"24h"`, 24 * time.Hour, false},
+		{`90`, 90 * time.Second, false},
+		{`1.5`, 1500 * time.Millisecond, false},
+		{`"soon"`, 0, true},
+		{`true`, 0, true},
+		{`1e300`, 0, true},
+	}
+	for _, tt := range tests {
+		var d Duration
+		err := json.Unmarshal([]byte(tt.in), &d)
+		if (err != nil) != tt.err || !tt.err && d.D() != tt.want {
+			t.Errorf("Unmarshal(%s) = %v, %v; want %v, error %v", tt.in, d.D(), err, tt.want, tt.err)
+		}
+	}
+	b, _ := json.Marshal(Duration(15 * time.Minute))
+	if string(b) != `"15m0s"` {
+		t.Errorf("Marshal(15m) = %s, want \"15m0s\"", b)
+	}
+}

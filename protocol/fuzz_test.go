@@ -52,6 +52,12 @@ func writeSeed(t *testing.T, target, name string, args ...any) {
 			fmt.Fprintf(&b, "[]byte(%q)\n", v)
 		case string:
 			fmt.Fprintf(&b, "string(%q)\n", v)
+		case int:
+			fmt.Fprintf(&b, "int(%d)\n", v)
+		case int64:
+			fmt.Fprintf(&b, "int64(%d)\n", v)
+		case uint64:
+			fmt.Fprintf(&b, "uint64(%d)\n", v)
 		default:
 			t.Fatalf("writeSeed: unsupported %T", a)
 		}
@@ -65,8 +71,8 @@ func writeSeed(t *testing.T, target, name string, args ...any) {
 	}
 }
 
-// TestWriteCodeSeeds writes the code fuzzers' seed corpora with -update.
-func TestWriteCodeSeeds(t *testing.T) {
+// TestWriteSeeds writes the fuzzers' seed corpora with -update.
+func TestWriteSeeds(t *testing.T) {
 	if !*update {
 		t.Skip("only with -update")
 	}
@@ -80,6 +86,18 @@ func TestWriteCodeSeeds(t *testing.T) {
 	}
 	for name, s := range seeds {
 		writeSeed(t, "FuzzParseCode", name, s)
+	}
+	writeSeed(t, "FuzzSignedRoundTrip", "one-store", "C7K2M9Q4XW1Z", "iqiyi-vip-month", t0.Unix(), int64(86400*90), 1, "sh-001", "east")
+	writeSeed(t, "FuzzSignedRoundTrip", "no-scope", "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "meal-10x", int64(0), int64(1), MaxUses, "", "")
+	chain, _ := json.Marshal(fixEvents(t, 4))
+	writeSeed(t, "FuzzVerifyChain", "chain-4", chain, uint64(0))
+	writeSeed(t, "FuzzVerifyChain", "chain-4-from-2", chain, uint64(2))
+	writeSeed(t, "FuzzVerifyChain", "bad-sig", []byte(`[{"body":{"v":1},"sig":"AAAA"}]`), uint64(0))
+	for name, s := range map[string]string{"lunch": "10:30-14:00", "night": "22:00-02:00", "all-day": "00:00-24:00", "bad": "9-17"} {
+		writeSeed(t, "FuzzParseHours", name, s)
+	}
+	for name, s := range map[string]string{"plain": "T-SH001-1:42", "colons": "a:b:3", "zero": "T1:0"} {
+		writeSeed(t, "FuzzParseEventRef", name, s)
 	}
 	for name, s := range map[string]string{
 		"events":  "hx/v1/t/T-SH001-1/events",

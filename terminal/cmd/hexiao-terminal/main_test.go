@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/hexiao/hexiao/protocol"
+)
+
+func runArgs(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), args, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestVersion(t *testing.T) {
+	out, _, err := runArgs(t, "version")
+	if err != nil {
+		t.Fatalf("run version: got error %v, want nil", err)
+	}
+	want := "hexiao-terminal " + version + " (protocol " + protocol.Version + ")\n"
+	if out != want {
+		t.Errorf("run version: got %q, want %q", out, want)
+	}
+	if !strings.Contains(out, protocol.Version) {
+		t.Errorf("run version: got %q, want it to contain protocol version %q", out, protocol.Version)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, arg := range []string{"help", "-h", "--help"} {
+		t.Run(arg, func(t *testing.T) {
+			out, _, err := runArgs(t, arg)
+			if err != nil {
+				t.Fatalf("run %s: got error %v, want nil", arg, err)
+			}
+			built, later, ok := strings.Cut(out, "Coming")
+			if !ok {
+				t.Fatalf("run %s: got %q, want a \"Coming\" heading", arg, out)
+			}
+			for _, cmd := range []string{"version", "help"} {
+				if !strings.Contains(built, "  "+cmd+" ") {
+					t.Errorf("run %s: commands section got %q, want it to list %q", arg, built, cmd)
+				}
+			}
+			for cmd := range coming {
+				if strings.Contains(built, "  "+cmd+" ") {
+					t.Errorf("run %s: commands section got %q, want %q only under Coming", arg, built, cmd)
+				}
+				if !strings.Contains(later, "  "+cmd+" ") {
+					t.Errorf("run %s: Coming section got %q, want it to list %q", arg, later, cmd)
+				}
+			}
+			if !strings.Contains(later, "counter window") {
+				t.Errorf("run %s: Coming section got %q, want it to list the counter window", arg, later)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		args     []string
+		wantMsg  string
+		wantCode int
+	}{
+		{nil, "the hexiao-terminal window is not built yet: see README 'Status'", 1},
+		{[]string{"--data", "x"}, "the hexiao-terminal window is not built yet: see README 'Status'", 1},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`, 2},
+		{[]string{"version", "extra"}, "version takes no arguments", 2},
+		{[]string{"enroll", "--data", "x", "--hub", "http://h", "--token", "t"}, "hexiao-terminal enroll is not built yet: see README 'Status'", 1},
+		{[]string{"headless"}, "hexiao-terminal headless is not built yet: see README 'Status'", 1},
+		{[]string{"log"}, "hexiao-terminal log is not built yet: see README 'Status'", 1},
+		{[]string{"import"}, "hexiao-terminal import is not built yet: see README 'Status'", 1},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, _, err := runArgs(t, tt.args...)
+			if err == nil {
+				t.Fatalf("run %q: got nil error and output %q, want error %q", tt.args, out, tt.wantMsg)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("run %q: got error %q, want it to contain %q", tt.args, err, tt.wantMsg)
+			}
+			if got := exitCode(err); got != tt.wantCode {
+				t.Errorf("exitCode(%v): got %d, want %d", err, got, tt.wantCode)
+			}
+		})
+	}
+	if got := exitCode(nil); got != 0 {
+		t.Errorf("exitCode(nil): got %d, want 0", got)
+	}
+}

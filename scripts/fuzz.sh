@@ -10,6 +10,9 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 FUZZTIME=${FUZZTIME:-10s}
+# Minimising a new interesting input defaults to 60s, which can stall a short
+# run on a large seed (a whole event batch) for its entire length.
+FUZZMINIMIZETIME=${FUZZMINIMIZETIME:-5s}
 GO=${GO:-go}
 
 # file:func lines, e.g. ./protocol/fuzz_test.go:FuzzParseCode
@@ -31,7 +34,7 @@ for t in "${targets[@]}"; do
 	name=${t##*:}
 	pkg=./$(dirname "${file#./}")
 	echo "fuzz: $name in $pkg"
-	if ! "$GO" test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$pkg"; then
+	if ! "$GO" test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" -fuzzminimizetime="$FUZZMINIMIZETIME" "$pkg"; then
 		echo "fuzz: FAILED: $name in $pkg (a new failing input, if any, is under $pkg/testdata/fuzz/$name/)" >&2
 		exit 1
 	fi

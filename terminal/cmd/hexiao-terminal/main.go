@@ -45,7 +45,8 @@ Coming (not built yet; see README 'Status'):
              read codes from stdin, one a line; one JSON decision a line
   log --data DIR [--day YYYY-MM-DD] [--csv]
              print the day's redemptions
-  import     reserved; its form is not settled yet
+  import --data DIR FILE
+             load a snapshot file (protocol.SnapshotPage lines) without a hub
 `
 
 // coming lists the commands this build does not have yet.

@@ -132,7 +132,7 @@ func benchBatch(b *testing.B, verify func(ChainHead, ed25519.PublicKey, []Signed
 		if err := Decode(wire, &batch); err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := verify(ChainHead{Terminal: "T-SH001-1"}, fixTerminalPub, batch.Events); err != nil {
+		if _, _, err := verify(ChainHead{Terminal: "T-SH001-1", Store: "sh-001"}, fixTerminalPub, batch.Events); err != nil {
 			b.Fatal(err)
 		}
 	}

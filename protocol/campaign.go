@@ -12,6 +12,11 @@ import (
 // MaxUses is the most uses one code may carry (a 次卡 multi-use card).
 const MaxUses = 10000
 
+// MaxMoney bounds every amount of money, in fen: face values, event amounts
+// and offline value caps (10 billion yuan), so that sums over many events
+// cannot overflow int64.
+const MaxMoney = 1_000_000_000_000
+
 // MaxNameLen bounds display names (campaigns, stores), in bytes.
 const MaxNameLen = 200
 
@@ -52,8 +57,8 @@ func (c *Campaign) Validate() error {
 	if err := validName("campaign name", c.Name); err != nil {
 		return err
 	}
-	if c.FaceValue < 0 {
-		return fmt.Errorf("campaign %s: face_value %d is negative", c.ID, c.FaceValue)
+	if c.FaceValue < 0 || c.FaceValue > MaxMoney {
+		return fmt.Errorf("campaign %s: face_value %d: want 0 to %d fen", c.ID, c.FaceValue, int64(MaxMoney))
 	}
 	if c.Uses < 1 || c.Uses > MaxUses {
 		return fmt.Errorf("campaign %s: uses %d, want 1 to %d", c.ID, c.Uses, MaxUses)
@@ -79,7 +84,7 @@ func (c *Campaign) Validate() error {
 	if !o.Allow && (o.MaxCount != 0 || o.MaxValue != 0 || o.MaxAge != 0) {
 		return fmt.Errorf("campaign %s: offline caps set but offline.allow is false", c.ID)
 	}
-	if o.MaxCount < 0 || o.MaxValue < 0 || o.MaxAge < 0 {
+	if o.MaxCount < 0 || o.MaxValue < 0 || o.MaxValue > MaxMoney || o.MaxAge < 0 {
 		return fmt.Errorf("campaign %s: offline caps must not be negative", c.ID)
 	}
 	return nil

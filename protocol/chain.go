@@ -5,11 +5,13 @@ import (
 	"fmt"
 )
 
-// ChainHead is the last verified event of one terminal's chain. The zero
-// Seq means nothing verified yet; the next event must then be seq 1 with a
-// zero Prev.
+// ChainHead is the last verified event of one terminal's chain, with the
+// store the terminal is enrolled in (every event must name it). The zero Seq
+// means nothing verified yet; the next event must then be seq 1 with a zero
+// Prev.
 type ChainHead struct {
 	Terminal string `json:"terminal"`
+	Store    string `json:"store"`
 	Seq      uint64 `json:"seq"`
 	Hash     Hash   `json:"hash"`
 }
@@ -22,6 +24,7 @@ const (
 	BreakMalformed     BreakKind = "malformed"      // body does not decode or validate
 	BreakBadSignature  BreakKind = "bad_signature"  // not signed by the terminal's key
 	BreakWrongTerminal BreakKind = "wrong_terminal" // body names another terminal
+	BreakWrongStore    BreakKind = "wrong_store"    // body names a store the terminal is not enrolled in
 	BreakGap           BreakKind = "gap"            // seq skips ahead: events are missing
 	BreakStale         BreakKind = "stale"          // seq at or below the head: a re-send or a replay
 	BreakFork          BreakKind = "fork"           // next seq, but prev is not the head's hash
@@ -49,14 +52,15 @@ func (e *ChainError) Error() string {
 // seq is a fork they detect by comparing hashes.
 //
 // VerifyChain checks every signature: one Ed25519 verification per event.
+// Terminal and store come from head, which the hub fills from enrollment and
+// the broker login, never from a payload.
 func VerifyChain(head ChainHead, pub ed25519.PublicKey, events []SignedEvent) (ChainHead, []Event, error) {
 	return walkChain(head, pub, events, false)
 }
 
-// VerifyChainLinked gives the same answers as VerifyChain for a segment
-// that verifies, at the cost of one signature verification per segment
-// instead of one per event: it checks the hash links of every event and the
-// signature of the last. That proves every body is the terminal's, because
+// VerifyChainLinked checks the hash links of every event and the signature
+// of the last only: one signature verification per segment instead of one
+// per event. That proves every body is the terminal's, because
 // the last body's prev commits to the one before it, and so on back to head.
 // When anything fails it falls back to VerifyChain, so a break is reported
 // exactly where it is. A bad signature on an event before the last, with
@@ -88,6 +92,8 @@ func walkChain(head ChainHead, pub ed25519.PublicKey, events []SignedEvent, last
 		switch {
 		case e.Terminal != head.Terminal:
 			return fail(e.Seq, BreakWrongTerminal, "event names terminal %q, chain is %q", e.Terminal, head.Terminal)
+		case e.Store != head.Store:
+			return fail(e.Seq, BreakWrongStore, "event names store %q, terminal %s is enrolled in %q", e.Store, head.Terminal, head.Store)
 		case e.Seq <= head.Seq:
 			return fail(e.Seq, BreakStale, "seq %d at or below head %d", e.Seq, head.Seq)
 		case e.Seq > head.Seq+1:
@@ -95,7 +101,7 @@ func walkChain(head ChainHead, pub ed25519.PublicKey, events []SignedEvent, last
 		case e.Prev != head.Hash:
 			return fail(e.Seq, BreakFork, "prev %s, head %d has %s", short(e.Prev), head.Seq, short(head.Hash))
 		}
-		head = ChainHead{Terminal: head.Terminal, Seq: e.Seq, Hash: se.Hash()}
+		head = ChainHead{Terminal: head.Terminal, Store: head.Store, Seq: e.Seq, Hash: se.Hash()}
 		out = append(out, e)
 	}
 	return head, out, nil

@@ -14,7 +14,7 @@ var fixTerminalPub = fixTerminal.Public().(ed25519.PublicKey)
 
 func TestVerifyChainWhole(t *testing.T) {
 	evs := fixEvents(t, 6)
-	head, got, err := VerifyChain(ChainHead{Terminal: "T-SH001-1"}, fixTerminalPub, evs)
+	head, got, err := VerifyChain(ChainHead{Terminal: "T-SH001-1", Store: "sh-001"}, fixTerminalPub, evs)
 	if err != nil {
 		t.Fatalf("VerifyChain: %v", err)
 	}
@@ -25,7 +25,7 @@ func TestVerifyChainWhole(t *testing.T) {
 		t.Errorf("event 3 = %+v, want a void of T-SH001-1:1", got[2])
 	}
 	// Continuing from a head in the middle works too.
-	mid := ChainHead{Terminal: "T-SH001-1", Seq: 4, Hash: evs[3].Hash()}
+	mid := ChainHead{Terminal: "T-SH001-1", Store: "sh-001", Seq: 4, Hash: evs[3].Hash()}
 	if head, _, err := VerifyChain(mid, fixTerminalPub, evs[4:]); err != nil || head.Seq != 6 {
 		t.Errorf("from seq 4: head %d, %v", head.Seq, err)
 	}
@@ -72,15 +72,16 @@ func TestVerifyChainBreaks(t *testing.T) {
 		// VerifyChainLinked by design does not see before the last event.
 		strictOnly bool
 	}{
-		{"edited body", ChainHead{Terminal: "T-SH001-1"}, with(2, forged), 2, 0, BreakBadSignature, false},
-		{"another key", ChainHead{Terminal: "T-SH001-1"}, with(2, otherKey), 2, 0, BreakBadSignature, true},
-		{"gap", ChainHead{Terminal: "T-SH001-1"}, append(evs[:2:2], evs[3:]...), 2, 4, BreakGap, false},
-		{"fork", ChainHead{Terminal: "T-SH001-1"}, fork, 4, 5, BreakFork, false},
-		{"wrong terminal", ChainHead{Terminal: "T-SH002-1"}, evs, 0, 1, BreakWrongTerminal, false},
-		{"stale", ChainHead{Terminal: "T-SH001-1", Seq: 2, Hash: evs[1].Hash()}, evs, 0, 1, BreakStale, false},
-		{"head hash differs", ChainHead{Terminal: "T-SH001-1", Seq: 2, Hash: evs[0].Hash()}, evs[2:], 0, 3, BreakFork, false},
-		{"malformed body", ChainHead{Terminal: "T-SH001-1"}, with(2, badBody), 2, 0, BreakMalformed, false},
-		{"first event not seq 1", ChainHead{Terminal: "T-SH001-1"}, evs[1:], 0, 2, BreakGap, false},
+		{"edited body", ChainHead{Terminal: "T-SH001-1", Store: "sh-001"}, with(2, forged), 2, 0, BreakBadSignature, false},
+		{"another key", ChainHead{Terminal: "T-SH001-1", Store: "sh-001"}, with(2, otherKey), 2, 0, BreakBadSignature, true},
+		{"gap", ChainHead{Terminal: "T-SH001-1", Store: "sh-001"}, append(evs[:2:2], evs[3:]...), 2, 4, BreakGap, false},
+		{"fork", ChainHead{Terminal: "T-SH001-1", Store: "sh-001"}, fork, 4, 5, BreakFork, false},
+		{"wrong terminal", ChainHead{Terminal: "T-SH002-1", Store: "sh-001"}, evs, 0, 1, BreakWrongTerminal, false},
+		{"wrong store", ChainHead{Terminal: "T-SH001-1", Store: "sh-002"}, evs, 0, 1, BreakWrongStore, false},
+		{"stale", ChainHead{Terminal: "T-SH001-1", Store: "sh-001", Seq: 2, Hash: evs[1].Hash()}, evs, 0, 1, BreakStale, false},
+		{"head hash differs", ChainHead{Terminal: "T-SH001-1", Store: "sh-001", Seq: 2, Hash: evs[0].Hash()}, evs[2:], 0, 3, BreakFork, false},
+		{"malformed body", ChainHead{Terminal: "T-SH001-1", Store: "sh-001"}, with(2, badBody), 2, 0, BreakMalformed, false},
+		{"first event not seq 1", ChainHead{Terminal: "T-SH001-1", Store: "sh-001"}, evs[1:], 0, 2, BreakGap, false},
 	}
 	verifiers := map[string]func(ChainHead, ed25519.PublicKey, []SignedEvent) (ChainHead, []Event, error){
 		"strict": VerifyChain, "linked": VerifyChainLinked,
@@ -114,14 +115,14 @@ func TestVerifyChainLinkedSkipsInnerSignatures(t *testing.T) {
 	evs := fixEvents(t, 4)
 	evs[1].Sig = append([]byte(nil), evs[1].Sig...)
 	evs[1].Sig[0] ^= 1
-	if _, _, err := VerifyChainLinked(ChainHead{Terminal: "T-SH001-1"}, fixTerminalPub, evs); err != nil {
+	if _, _, err := VerifyChainLinked(ChainHead{Terminal: "T-SH001-1", Store: "sh-001"}, fixTerminalPub, evs); err != nil {
 		t.Errorf("VerifyChainLinked: %v, want the intact chain accepted", err)
 	}
-	if _, _, err := VerifyChain(ChainHead{Terminal: "T-SH001-1"}, fixTerminalPub, evs); err == nil {
+	if _, _, err := VerifyChain(ChainHead{Terminal: "T-SH001-1", Store: "sh-001"}, fixTerminalPub, evs); err == nil {
 		t.Error("VerifyChain accepted a bad inner signature")
 	}
 	evs[3].Sig = evs[1].Sig // the last signature is always checked
-	if _, _, err := VerifyChainLinked(ChainHead{Terminal: "T-SH001-1"}, fixTerminalPub, evs); err == nil {
+	if _, _, err := VerifyChainLinked(ChainHead{Terminal: "T-SH001-1", Store: "sh-001"}, fixTerminalPub, evs); err == nil {
 		t.Error("VerifyChainLinked accepted a bad last signature")
 	}
 }
@@ -148,7 +149,11 @@ func TestSignEventRefusesInvalid(t *testing.T) {
 		{"attempt uses", func(e *Event) { e.Kind, e.Reason = KindAttempt, UsedUp }, "consumes no uses"},
 		{"kind", func(e *Event) { e.Kind = "gift" }, `kind "gift"`},
 		{"card secret as code", func(e *Event) { e.Code = "abcd1234" }, "code id"},
-		{"long order ref", func(e *Event) { e.OrderRef = strings.Repeat("x", 201) }, "limited to 200"},
+		{"long order ref", func(e *Event) { e.OrderRef = strings.Repeat("x", 201) }, "at most 200 bytes"},
+		{"note not UTF-8", func(e *Event) { e.Note = "bad \xff byte" }, "valid UTF-8"},
+		{"amount too large", func(e *Event) { e.Amount = MaxMoney + 1 }, "must be in range"},
+		{"void of itself", func(e *Event) { e.Kind, e.Voids = KindVoid, &EventRef{Terminal: e.Terminal, Seq: e.Seq} }, "not an earlier event"},
+		{"dynamic without step", func(e *Event) { e.Format = FormatDynamic }, "TOTP step"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,7 +180,7 @@ func TestSignedEventBytesSurviveTransport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wire, err := Encode(&EventBatch{Terminal: e.Terminal, Events: []SignedEvent{se}})
+	wire, err := Encode(&EventBatch{Terminal: e.Terminal, Sent: t0, Events: []SignedEvent{se}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,5 +215,41 @@ func TestEventRef(t *testing.T) {
 	var r EventRef
 	if err := json.Unmarshal([]byte(`"T1:7"`), &r); err != nil || r.Seq != 7 {
 		t.Errorf("unmarshal event ref: %+v, %v", r, err)
+	}
+}
+
+// TestDecodeRefusesNonCanonicalBodies signs bodies that Go would read one
+// way and other JSON readers another, or that re-encoding would change, and
+// checks each is refused although its signature is good.
+func TestDecodeRefusesNonCanonicalBodies(t *testing.T) {
+	e := fixEvent(1, Hash{})
+	good, err := SignEvent(fixTerminal, &e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := good.Verify(fixTerminalPub); err != nil {
+		t.Fatalf("canonical body refused: %v", err)
+	}
+	body := string(good.Body)
+	tests := map[string]string{
+		"duplicate key":   strings.Replace(body, `"uses":1,`, `"uses":1,"uses":9,`, 1),
+		"mis-cased key":   strings.Replace(body, `"amount":2500`, `"Amount":2500`, 1),
+		"unknown key":     strings.Replace(body, `"uses":1,`, `"uses":1,"bonus":true,`, 1),
+		"white space":     strings.Replace(body, `"uses":1,`, `"uses": 1,`, 1),
+		"raw html":        strings.Replace(body, `"cashier":"c-0042"`, `"cashier":"c-0042","note":"a<b"`, 1),
+		"reordered":       strings.Replace(strings.Replace(body, `"v":1,`, ``, 1), `"terminal"`, `"v":1,"terminal"`, 1) + " ",
+		"escaped letters": strings.Replace(body, `"store":"sh-001"`, `"store":"sh\u002d001"`, 1),
+	}
+	for name, b := range tests {
+		t.Run(name, func(t *testing.T) {
+			if b == body {
+				t.Fatal("test body unchanged")
+			}
+			se := SignedEvent{Body: []byte(b), Sig: ed25519.Sign(fixTerminal, eventMessage([]byte(b)))}
+			_, err := se.Verify(fixTerminalPub)
+			if err == nil || !strings.Contains(err.Error(), "canonical") && !strings.Contains(err.Error(), "event body") {
+				t.Errorf("Verify(%s) = %v, want a canonical-form error", b, err)
+			}
+		})
 	}
 }

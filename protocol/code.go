@@ -82,7 +82,7 @@ type Code struct {
 
 // ParseCode tells the format of a scanned string and parses it. It checks
 // structure only: signed codes still need KeyRing.Verify, card secrets a
-// look-up of HashSecret, dynamic codes VerifyTOTP. Input must already be
+// look-up by SecretHasher.Hash, dynamic codes VerifyTOTP. Input must already be
 // stripped of scanner prefixes and control characters (drivers/scanner);
 // surrounding white space is ignored. Errors are *CodeError with reason
 // Malformed.
@@ -111,6 +111,23 @@ func ParseCode(s string) (Code, error) {
 		}
 		return Code{Format: FormatSecret, Secret: n}, nil
 	}
+}
+
+// asciiUpper upper-cases ASCII letters only, so no other character can turn
+// into one that a code may contain (strings.ToUpper maps ſ to S).
+func asciiUpper(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 'a' && s[i] <= 'z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'a' && b[j] <= 'z' {
+					b[j] -= 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 func hasPrefixFold(s, prefix string) bool {

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -143,6 +144,9 @@ func TestParseSignedMalformed(t *testing.T) {
 		{"trailing byte", enc(trailing), "unexpected bytes"},
 		{"huge", "HX1:" + strings.Repeat("A", MaxCodeLen), "longer than"},
 		{"wrong prefix", "HX2:" + s[4:], "unreadable"},
+		{"trailing bits", s[:len(s)-1] + nextB32(s[len(s)-1]), "canonical"},
+		{"line break", s[:40] + "\n" + s[40:], "canonical"},
+		{"long s", "HX1:" + strings.Replace(s[4:], "S", "ſ", 1), "not base32"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,6 +178,12 @@ func TestSignRefuses(t *testing.T) {
 		{"wide scope", fixKey, func(c *SignedCode) { c.Stores = make([]string, 17) }, t0, "more than 16"},
 		{"duplicate store", fixKey, func(c *SignedCode) { c.Stores = []string{"a", "a"} }, t0, "listed twice"},
 		{"no private key", SigningKey{IssuingKey: fixKey.IssuingKey}, nil, t0, "no private key"},
+		{"too long for MaxCodeLen", fixKey, func(c *SignedCode) {
+			c.Stores = nil
+			for i := range 15 {
+				c.Stores = append(c.Stores, fmt.Sprintf("shanghai-pudong-lujiazui-%02d", i))
+			}
+		}, t0, "more than 512"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -360,5 +370,30 @@ func TestParseCodeDispatch(t *testing.T) {
 	c, _ := ParseCode(dyn)
 	if c.Dynamic.ID != "D00000000042" || c.Dynamic.String() != dyn {
 		t.Errorf("dynamic parsed as %+v, want id D00000000042 and text %s", c.Dynamic, dyn)
+	}
+}
+
+// nextB32 returns the base32 letter after c, so the last character of a
+// code changes only in bits the decoder would ignore.
+func nextB32(c byte) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	i := strings.IndexByte(alphabet, c)
+	return string(alphabet[(i+1)%len(alphabet)])
+}
+
+func TestNilKeyRing(t *testing.T) {
+	var r *KeyRing
+	if _, err := r.ParseVerify(fixSignedText(t), t0); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("nil ring: %v, want ErrUnknownKey", err)
+	}
+	if r.Keys() != nil {
+		t.Error("nil ring has keys")
+	}
+}
+
+func TestDynamicASCIIOnly(t *testing.T) {
+	// strings.ToUpper would turn ſ (long s) into S and accept another code id.
+	if _, err := ParseDynamic("HXD:ſ1" + "12345678"); err == nil {
+		t.Error("ParseDynamic accepted a non-ASCII letter that upper-cases to S")
 	}
 }

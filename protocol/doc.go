@@ -42,9 +42,12 @@
 // numbered by Seq from 1, identified everywhere by terminal:seq. Each event's
 // Prev is the SHA-256 of the previous event's body bytes; each body is signed
 // with the terminal's Ed25519 key. A SignedEvent keeps the exact body bytes,
-// so hashes and signatures never depend on re-encoding. VerifyChain checks a
-// segment against the last verified head and reports exactly where and how it
-// breaks (gap, fork, stale, bad signature, wrong terminal, malformed).
+// which must be canonical (what encoding/json makes of the event), so hashes
+// and signatures never depend on re-encoding and every JSON reader sees the
+// same event. VerifyChain checks a segment against the last verified head
+// and reports exactly where and how it breaks (gap, fork, stale, bad
+// signature, wrong terminal or store, malformed); VerifyChainLinked gives the
+// same verdict on every body with one signature check per segment.
 //
 // # Topics and QoS
 //

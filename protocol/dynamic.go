@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
-	"strings"
 	"time"
 )
 
@@ -43,7 +42,7 @@ func ParseDynamic(s string) (DynamicCode, error) {
 	if !hasPrefixFold(s, DynamicPrefix) {
 		return DynamicCode{}, malformed("dynamic code must start with %s", DynamicPrefix)
 	}
-	rest := strings.ToUpper(s[len(DynamicPrefix):])
+	rest := asciiUpper(s[len(DynamicPrefix):])
 	if len(rest) <= TOTPDigits {
 		return DynamicCode{}, malformed("dynamic code needs a code id and %d digits", TOTPDigits)
 	}

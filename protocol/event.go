@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // EventKind says what an event records.
@@ -130,6 +132,10 @@ func (e *Event) Ref() EventRef { return EventRef{Terminal: e.Terminal, Seq: e.Se
 // MaxNoteLen bounds Event.Note and references from the register, in bytes.
 const MaxNoteLen = 200
 
+// MaxEventBytes bounds one event body. A terminal fills a batch up to
+// MaxBatchEvents and MaxMessageBytes, whichever it reaches first.
+const MaxEventBytes = 2048
+
 // Validate checks that the event is well formed for its kind.
 func (e *Event) Validate() error {
 	if e.V != WireVersion {
@@ -180,11 +186,13 @@ func (e *Event) Validate() error {
 			return fmt.Errorf("event %s campaign: %w", ref, err)
 		}
 	}
-	if e.Uses < 0 || e.Uses > MaxUses || e.Amount < 0 || e.Step < 0 {
+	if e.Uses < 0 || e.Uses > MaxUses || e.Amount < 0 || e.Amount > MaxMoney || e.Step < 0 {
 		return fmt.Errorf("event %s: uses, amount and step must be in range", ref)
 	}
-	if len(e.OrderRef) > MaxNoteLen || len(e.IdemKey) > MaxNoteLen || len(e.Note) > MaxNoteLen {
-		return fmt.Errorf("event %s: order_ref, idem_key and note are limited to %d bytes", ref, MaxNoteLen)
+	for _, s := range [...]string{e.OrderRef, e.IdemKey, e.Note} {
+		if len(s) > MaxNoteLen || !utf8.ValidString(s) {
+			return fmt.Errorf("event %s: order_ref, idem_key and note must be valid UTF-8 of at most %d bytes", ref, MaxNoteLen)
+		}
 	}
 	switch e.Kind {
 	case KindRedemption, KindVoid:
@@ -201,6 +209,12 @@ func (e *Event) Validate() error {
 			if err := ValidID(e.Voids.Terminal); err != nil || e.Voids.Seq == 0 {
 				return fmt.Errorf("event %s: voids %q is not an event id", ref, e.Voids)
 			}
+			if e.Voids.Terminal == e.Terminal && e.Voids.Seq >= e.Seq {
+				return fmt.Errorf("event %s: voids %s, which is not an earlier event", ref, e.Voids)
+			}
+		}
+		if e.Kind == KindRedemption && e.Format == FormatDynamic && e.Step == 0 {
+			return fmt.Errorf("event %s: a dynamic code's redemption needs its TOTP step", ref)
 		}
 	case KindAttempt:
 		if e.Reason == Accepted {
@@ -241,6 +255,9 @@ func SignEvent(priv ed25519.PrivateKey, e *Event) (SignedEvent, error) {
 	if err != nil {
 		return SignedEvent{}, fmt.Errorf("sign event: %w", err)
 	}
+	if len(body) > MaxEventBytes {
+		return SignedEvent{}, fmt.Errorf("sign event: body is %d bytes, more than %d", len(body), MaxEventBytes)
+	}
 	return SignedEvent{Body: body, Sig: ed25519.Sign(priv, eventMessage(body))}, nil
 }
 
@@ -253,14 +270,27 @@ func eventMessage(body []byte) []byte {
 // event of the same terminal carries it as Prev.
 func (s SignedEvent) Hash() Hash { return sha256.Sum256(s.Body) }
 
-// Decode parses and validates the body without checking the signature.
+// Decode parses and validates the body without checking the signature. The
+// body must be canonical: exactly the bytes SignEvent makes of the decoded
+// event. That refuses duplicate keys, keys in another case, unknown fields
+// and any other spelling, so every reader of the signed bytes (Go, jq, a
+// database's JSON type) sees the same event, and re-encoding a batch never
+// changes a body. (The hub understands every field a terminal may send —
+// CheckCompatible — so canonical means the same to both.)
 func (s SignedEvent) Decode() (Event, error) {
+	if len(s.Body) > MaxEventBytes {
+		return Event{}, fmt.Errorf("event body is %d bytes, more than %d", len(s.Body), MaxEventBytes)
+	}
 	var e Event
 	if err := json.Unmarshal(s.Body, &e); err != nil {
 		return Event{}, fmt.Errorf("event body: %w", err)
 	}
 	if err := e.Validate(); err != nil {
 		return Event{}, err
+	}
+	canon, err := json.Marshal(&e)
+	if err != nil || !bytes.Equal(canon, s.Body) {
+		return Event{}, fmt.Errorf("event %s: body is not in canonical form (a duplicate, mis-cased or unknown key, or another spelling of a value)", e.Ref())
 	}
 	return e, nil
 }

@@ -51,6 +51,8 @@ type CodeState struct {
 	ValidUntil time.Time   `json:"valid_until,omitzero"`
 	Stores     []string    `json:"stores,omitempty"`
 	Regions    []string    `json:"regions,omitempty"`
+	LastUsed   time.Time   `json:"last_used,omitzero"`  // last redemption anywhere, for min_interval
+	LastStep   int64       `json:"last_step,omitempty"` // last TOTP step accepted anywhere
 }
 
 // Validate checks the code state for its format.
@@ -87,6 +89,9 @@ func (c *CodeState) Validate() error {
 	}
 	if !c.ValidFrom.IsZero() && !c.ValidUntil.IsZero() && !c.ValidUntil.After(c.ValidFrom) {
 		return fmt.Errorf("code %s: valid_until is not after valid_from", c.ID)
+	}
+	if c.LastStep < 0 || c.LastStep != 0 && c.Format != FormatDynamic {
+		return fmt.Errorf("code %s: last_step belongs to dynamic codes and is not negative", c.ID)
 	}
 	if err := validIDs("code "+c.ID+" stores", c.Stores); err != nil {
 		return err

@@ -117,12 +117,16 @@ func fixMessages(t testing.TB) map[string]Message {
 	camp := fixCampaign()
 	key := fixKey.IssuingKey
 	return map[string]Message{
-		"events_batch": &EventBatch{Terminal: "T-SH001-1", Events: evs},
+		"events_batch": &EventBatch{Terminal: "T-SH001-1", Sent: t0.Add(4 * time.Second), Events: evs},
 		"ack":          &Ack{Terminal: "T-SH001-1", Seq: 3, Hash: evs[2].Hash(), HubTime: t0.Add(4 * time.Second)},
 		"ack_refused": &Ack{Terminal: "T-SH001-1", Seq: 2, Hash: evs[1].Hash(), HubTime: t0.Add(4 * time.Second),
 			Refused: &ChainRefusal{Seq: 3, Kind: BreakFork, Detail: "prev does not match event 2"}},
-		"claim_request": &ClaimRequest{Terminal: "T-SH001-1", Seq: 4, Store: "sh-001", Code: "C7K2M9Q4XW1Z",
+		"claim_request": &ClaimRequest{Terminal: "T-SH001-1", Seq: 4, Kind: KindRedemption, Store: "sh-001", Code: "C7K2M9Q4XW1Z",
 			Format: FormatSigned, Campaign: "iqiyi-vip-month", Uses: 1, At: t0.Add(5 * time.Second)},
+		"claim_void": &ClaimRequest{Terminal: "T-SH001-1", Seq: 6, Kind: KindVoid, Store: "sh-001", Code: "D00000000042",
+			Format: FormatDynamic, Campaign: "meal-10x", Uses: 2, Voids: &EventRef{Terminal: "T-SH001-1", Seq: 4}, At: t0.Add(9 * time.Second)},
+		"claim_reply_used_up": &ClaimReply{Terminal: "T-SH001-1", Seq: 5, Reason: UsedUp, UsesLeft: 0, HubTime: t0.Add(7 * time.Second),
+			LastUse: &Use{Store: "sh-002", Terminal: "T-SH002-1", At: t0.Add(-2 * time.Hour)}},
 		"claim_reply":  &ClaimReply{Terminal: "T-SH001-1", Seq: 4, Reason: Accepted, UsesLeft: 0, HubTime: t0.Add(5 * time.Second)},
 		"feed_request": &FeedRequest{Terminal: "T-SH001-1", After: 120, Limit: 500},
 		"feed_page": &FeedPage{Terminal: "T-SH001-1", After: 120, Next: 131, More: false, Changes: []Change{
@@ -134,7 +138,8 @@ func fixMessages(t testing.TB) map[string]Message {
 		}},
 		"feed_push": &FeedPush{Store: "sh-001", After: 131, Changes: []Change{
 			{Seq: 140, Kind: ChangeCodeRedeemed, At: t0, Code: &CodeState{ID: "D00000000042", Campaign: "meal-10x",
-				Format: FormatDynamic, Seed: fixSeed, Uses: 10, UsesLeft: 7, Status: StatusActive}},
+				Format: FormatDynamic, Seed: fixSeed, Uses: 10, UsesLeft: 7, Status: StatusActive,
+				LastUsed: t0.Add(-time.Minute), LastStep: TOTPStepAt(t0.Add(-time.Minute))}},
 			{Seq: 141, Kind: ChangeLock, At: t0, Lock: &SettlementLock{Store: "sh-001", Day: "2026-11-21", At: t0}},
 		}},
 		"snapshot_request": &SnapshotRequest{Terminal: "T-SH001-1", Resume: "p2.S000000000017", Limit: 2000},
@@ -152,6 +157,10 @@ func fixMessages(t testing.TB) map[string]Message {
 		"version_hub":    &VersionAnnounce{Protocol: Version, App: "0.1.0", At: t0},
 		"snapshot_last":  &SnapshotPage{Snapshot: "snap-1700", AsOf: 1700, Page: 3, Last: true},
 		"feed_page_none": &FeedPage{Terminal: "T-SH001-1", After: 131, Next: 131},
+		"feed_page_problem": &FeedPage{Terminal: "T-SH001-1", After: 3, Next: 3,
+			Problem: &Problem{Code: ProblemCursorExpired, Message: "the feed starts at 90000: take a snapshot"}},
+		"snapshot_problem": &SnapshotPage{Terminal: "T-SH001-1",
+			Problem: &Problem{Code: ProblemResumeExpired, Message: "snapshot snap-1700 expired: start again"}},
 	}
 }
 

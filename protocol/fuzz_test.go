@@ -58,6 +58,7 @@ func writeSeed(t *testing.T, target, name string, args ...any) {
 			fmt.Fprintf(&b, "int64(%d)\n", v)
 		case uint64:
 			fmt.Fprintf(&b, "uint64(%d)\n", v)
+
 		default:
 			t.Fatalf("writeSeed: unsupported %T", a)
 		}
@@ -87,8 +88,9 @@ func TestWriteSeeds(t *testing.T) {
 	for name, s := range seeds {
 		writeSeed(t, "FuzzParseCode", name, s)
 	}
-	writeSeed(t, "FuzzSignedRoundTrip", "one-store", "C7K2M9Q4XW1Z", "iqiyi-vip-month", t0.Unix(), int64(86400*90), 1, "sh-001", "east")
-	writeSeed(t, "FuzzSignedRoundTrip", "no-scope", "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "meal-10x", int64(0), int64(1), MaxUses, "", "")
+	writeSeed(t, "FuzzSignedRoundTrip", "one-store", "k1", "C7K2M9Q4XW1Z", "iqiyi-vip-month", t0.Unix(), int64(86400*90), 1, "sh-001", uint8(1), "east")
+	writeSeed(t, "FuzzSignedRoundTrip", "no-scope", "k1", "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "meal-10x", int64(0), int64(1), MaxUses, "", uint8(0), "")
+	writeSeed(t, "FuzzSignedRoundTrip", "wide-scope", "k2026-issuing-01", "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "x", int64(1<<33), int64(1<<34), MaxUses, "shanghai-0a1", uint8(16), "")
 	chain, _ := json.Marshal(fixEvents(t, 4))
 	writeSeed(t, "FuzzVerifyChain", "chain-4", chain, uint64(0))
 	writeSeed(t, "FuzzVerifyChain", "chain-4-from-2", chain, uint64(2))
@@ -160,17 +162,17 @@ func FuzzParseCode(f *testing.F) {
 }
 
 func FuzzSignedRoundTrip(f *testing.F) {
-	f.Add("C1", "camp", int64(0), int64(3600), 1, "sh-001", "east")
-	f.Add("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "x", int64(1<<33), int64(1<<34), MaxUses, "", "")
-	f.Fuzz(func(t *testing.T, id, camp string, from, span int64, uses int, store, region string) {
+	f.Add("kf", "C1", "camp", int64(0), int64(3600), 1, "sh-001", uint8(1), "east")
+	f.Add("k2026-issuing-01", "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "x", int64(1<<33), int64(1<<34), MaxUses, "shanghai-0a1", uint8(16), "")
+	f.Fuzz(func(t *testing.T, keyID, id, camp string, from, span int64, uses int, store string, nStores uint8, region string) {
 		c := SignedCode{ID: id, Campaign: camp, ValidFrom: time.Unix(from, 0), ValidUntil: time.Unix(from+span, 0), Uses: uses}
-		if store != "" {
-			c.Stores = []string{store}
+		for i := range int(nStores % 20) {
+			c.Stores = append(c.Stores, fmt.Sprintf("%s%d", store, i))
 		}
 		if region != "" {
 			c.Regions = []string{region}
 		}
-		k := testSigningKey("kf", time.Unix(0, 0), time.Time{})
+		k := testSigningKey(keyID, time.Unix(0, 0), time.Time{})
 		s, err := k.Sign(c, t0)
 		if err != nil {
 			return
@@ -180,7 +182,8 @@ func FuzzSignedRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatalf("signed %q does not verify: %v", s, err)
 		}
-		if got.ID != id || got.Campaign != camp || got.Uses != uses || got.ValidFrom.Unix() != from || got.ValidUntil.Unix() != from+span {
+		if got.ID != id || got.Campaign != camp || got.Uses != uses || got.ValidFrom.Unix() != from || got.ValidUntil.Unix() != from+span ||
+			len(got.Stores) != len(c.Stores) || got.KeyID != keyID {
 			t.Fatalf("round trip %+v, want %+v", got, c)
 		}
 		if len(s) > MaxCodeLen {
@@ -229,10 +232,10 @@ func FuzzVerifyChain(f *testing.F) {
 		if json.Unmarshal(data, &segment) != nil {
 			return
 		}
-		head := ChainHead{Terminal: "T-SH001-1"}
+		head := ChainHead{Terminal: "T-SH001-1", Store: "sh-001"}
 		// Start from a real prefix of the fixture chain when asked.
 		if n := skip % 5; n > 0 {
-			head = ChainHead{Terminal: "T-SH001-1", Seq: n, Hash: evs[n-1].Hash()}
+			head = ChainHead{Terminal: "T-SH001-1", Store: "sh-001", Seq: n, Hash: evs[n-1].Hash()}
 		}
 		got, ok, err := VerifyChain(head, pub, segment)
 		if len(ok) > len(segment) || got.Seq != head.Seq+uint64(len(ok)) {
@@ -256,6 +259,15 @@ func FuzzVerifyChain(f *testing.F) {
 		}
 		if lerr != nil && (err == nil || lerr.Error() != err.Error() || lhead != got) {
 			t.Fatalf("linked failed with %v, strict with %v", lerr, err)
+		}
+		// Linked may accept more than strict only past a bad signature on an
+		// inner event whose body is intact: then it accepts the whole segment.
+		if lerr == nil && err != nil {
+			var ce *ChainError
+			errors.As(err, &ce)
+			if ce.Kind != BreakBadSignature || ce.Index >= len(segment)-1 || len(lok) != len(segment) {
+				t.Fatalf("linked accepted %d events where strict broke with %v", len(lok), err)
+			}
 		}
 	})
 }

@@ -71,9 +71,12 @@ func Decode(data []byte, m Message) error {
 
 // EventBatch carries a terminal's journal events, oldest first, to the hub.
 // The hub verifies the chain and signatures, commits, then acknowledges.
+// Sent is the terminal's clock when it published the batch (for clock
+// skew; the events' own times may be hours old).
 type EventBatch struct {
 	Header
 	Terminal string        `json:"terminal"`
+	Sent     time.Time     `json:"sent"`
 	Events   []SignedEvent `json:"events"`
 }
 
@@ -85,9 +88,15 @@ func (b *EventBatch) Validate() error {
 	if len(b.Events) == 0 || len(b.Events) > MaxBatchEvents {
 		return fmt.Errorf("batch of %d events, want 1 to %d", len(b.Events), MaxBatchEvents)
 	}
+	if b.Sent.IsZero() {
+		return fmt.Errorf("batch: missing sent")
+	}
 	for i, e := range b.Events {
 		if len(e.Body) == 0 || len(e.Sig) == 0 {
 			return fmt.Errorf("event %d: missing body or sig", i)
+		}
+		if len(e.Body) > MaxEventBytes {
+			return fmt.Errorf("event %d: body is %d bytes, more than %d", i, len(e.Body), MaxEventBytes)
 		}
 	}
 	return nil
@@ -131,20 +140,26 @@ func (a *Ack) Validate() error {
 	return nil
 }
 
-// ClaimRequest asks the hub to take uses of a code for the pending event
-// Terminal:Seq. It is idempotent by that event id: asking again returns the
-// first answer.
+// ClaimRequest asks the hub to take uses of a code (Kind redemption) or to
+// give back the uses of an earlier redemption (Kind void, naming it in
+// Voids) for the pending event Terminal:Seq. It is idempotent by that event
+// id: asking again returns the first answer. The event the terminal finally
+// journals at that seq settles the claim: if it is not the redemption (or
+// void) the claim asked for — the terminal heard no answer in time and
+// decided otherwise — the hub undoes the claim when the event arrives.
 type ClaimRequest struct {
 	Header
 	Terminal string    `json:"terminal"`
 	Seq      uint64    `json:"seq"`
+	Kind     EventKind `json:"kind"`
 	Store    string    `json:"store"`
 	Code     string    `json:"code"`
 	Format   Format    `json:"format"`
 	Campaign string    `json:"campaign"`
 	Uses     int       `json:"uses"`
-	Step     int64     `json:"step,omitempty"` // TOTP step of a dynamic code
-	At       time.Time `json:"at"`             // terminal time
+	Step     int64     `json:"step,omitempty"`  // TOTP step of a dynamic code
+	Voids    *EventRef `json:"voids,omitempty"` // the redemption a void undoes
+	At       time.Time `json:"at"`              // terminal time
 }
 
 // Validate checks the claim.
@@ -170,6 +185,22 @@ func (c *ClaimRequest) Validate() error {
 	if c.Uses < 1 || c.Uses > MaxUses || c.Step < 0 {
 		return fmt.Errorf("claim: uses %d out of range 1 to %d", c.Uses, MaxUses)
 	}
+	switch c.Kind {
+	case KindRedemption:
+		if c.Voids != nil {
+			return fmt.Errorf("claim: a redemption voids nothing")
+		}
+		if c.Format == FormatDynamic && c.Step == 0 {
+			return fmt.Errorf("claim: a dynamic code's redemption needs its TOTP step")
+		}
+	case KindVoid:
+		if c.Voids == nil || ValidID(c.Voids.Terminal) != nil || c.Voids.Seq == 0 ||
+			c.Voids.Terminal == c.Terminal && c.Voids.Seq >= c.Seq {
+			return fmt.Errorf("claim: a void names an earlier redemption in voids")
+		}
+	default:
+		return fmt.Errorf("claim: kind %q, want redemption or void", c.Kind)
+	}
 	if c.At.IsZero() {
 		return fmt.Errorf("claim: missing time")
 	}
@@ -177,15 +208,24 @@ func (c *ClaimRequest) Validate() error {
 }
 
 // ClaimReply is the hub's answer to a ClaimRequest: Reason accepted means
-// the uses are taken and the terminal commits an online redemption; any
-// other reason is a refusal the terminal shows as is.
+// the uses are taken (or given back) and the terminal commits the event
+// online; any other reason is a refusal the terminal shows as is. LastUse,
+// on used_up and too_soon, says where and when the code was last redeemed.
 type ClaimReply struct {
 	Header
 	Terminal string    `json:"terminal"`
 	Seq      uint64    `json:"seq"`
 	Reason   Reason    `json:"reason"`
 	UsesLeft int       `json:"uses_left"`
+	LastUse  *Use      `json:"last_use,omitempty"`
 	HubTime  time.Time `json:"hub_time"`
+}
+
+// Use says where and when a code was redeemed.
+type Use struct {
+	Store    string    `json:"store"`
+	Terminal string    `json:"terminal"`
+	At       time.Time `json:"at"`
 }
 
 // Validate checks the reply.
@@ -195,6 +235,9 @@ func (c *ClaimReply) Validate() error {
 	}
 	if c.Seq == 0 || !c.Reason.Valid() || c.UsesLeft < 0 || c.UsesLeft > MaxUses || c.HubTime.IsZero() {
 		return fmt.Errorf("claim reply: want seq > 0, a listed reason, uses_left in range and hub_time")
+	}
+	if u := c.LastUse; u != nil && (ValidID(u.Store) != nil || ValidID(u.Terminal) != nil || u.At.IsZero()) {
+		return fmt.Errorf("claim reply: last_use needs store, terminal and at")
 	}
 	return nil
 }
@@ -222,7 +265,8 @@ func (f *FeedRequest) Validate() error {
 // FeedPage answers a FeedRequest: the changes in the terminal's scope after
 // After, in order. Next is the cursor to store once they are applied (the
 // last change's seq, or further when the hub skipped changes out of scope);
-// More says another page is waiting.
+// More says another page is waiting. Problem, when set, says the hub cannot
+// serve the request (and the page carries no changes).
 type FeedPage struct {
 	Header
 	Terminal string   `json:"terminal"`
@@ -230,6 +274,37 @@ type FeedPage struct {
 	Next     uint64   `json:"next"`
 	More     bool     `json:"more"`
 	Changes  []Change `json:"changes"`
+	Problem  *Problem `json:"problem,omitempty"`
+}
+
+// ProblemCode says why the hub cannot serve a feed or snapshot request.
+type ProblemCode string
+
+// The problems a FeedPage or SnapshotPage can report, and what the terminal
+// does about each.
+const (
+	ProblemCursorExpired ProblemCode = "cursor_expired" // the feed no longer reaches back to the cursor: take a snapshot
+	ProblemResumeExpired ProblemCode = "resume_expired" // the resume token is too old: start the snapshot again
+	ProblemUnknown       ProblemCode = "unknown_terminal"
+	ProblemRevoked       ProblemCode = "terminal_revoked" // wipe the cache and refuse to redeem
+)
+
+// Problem is a refusal of a feed or snapshot request.
+type Problem struct {
+	Code    ProblemCode `json:"code"`
+	Message string      `json:"message"`
+}
+
+func (p *Problem) validate() error {
+	switch p.Code {
+	case ProblemCursorExpired, ProblemResumeExpired, ProblemUnknown, ProblemRevoked:
+	default:
+		return fmt.Errorf("problem code %q", p.Code)
+	}
+	if len(p.Message) > MaxNoteLen {
+		return fmt.Errorf("problem message longer than %d bytes", MaxNoteLen)
+	}
+	return nil
 }
 
 // Validate checks the page.
@@ -237,11 +312,20 @@ func (f *FeedPage) Validate() error {
 	if err := ValidID(f.Terminal); err != nil {
 		return fmt.Errorf("terminal: %w", err)
 	}
+	if f.Problem != nil {
+		if len(f.Changes) > 0 || f.More || f.Next != f.After {
+			return fmt.Errorf("feed page: a problem page carries no changes and keeps the cursor")
+		}
+		return f.Problem.validate()
+	}
 	if err := validChanges(f.After, f.Changes); err != nil {
 		return fmt.Errorf("feed page: %w", err)
 	}
 	if f.Next < f.After || len(f.Changes) > 0 && f.Next < f.Changes[len(f.Changes)-1].Seq {
 		return fmt.Errorf("feed page: next %d is behind its changes", f.Next)
+	}
+	if f.More && f.Next == f.After {
+		return fmt.Errorf("feed page: more pages but the cursor does not move")
 	}
 	return nil
 }
@@ -310,6 +394,7 @@ type SnapshotPage struct {
 	Codes     []CodeState      `json:"codes,omitempty"`
 	Resume    string           `json:"resume,omitempty"`
 	Last      bool             `json:"last"`
+	Problem   *Problem         `json:"problem,omitempty"`
 }
 
 // Validate checks the page and everything in it.
@@ -318,6 +403,12 @@ func (s *SnapshotPage) Validate() error {
 		if err := ValidID(s.Terminal); err != nil {
 			return fmt.Errorf("terminal: %w", err)
 		}
+	}
+	if s.Problem != nil {
+		if len(s.Stores)+len(s.Campaigns)+len(s.Keys)+len(s.Locks)+len(s.Codes) > 0 || s.Resume != "" {
+			return fmt.Errorf("snapshot page: a problem page carries nothing else")
+		}
+		return s.Problem.validate()
 	}
 	if err := ValidID(s.Snapshot); err != nil {
 		return fmt.Errorf("snapshot id: %w", err)
@@ -367,7 +458,9 @@ const (
 )
 
 // Presence is a terminal's retained birth message and its last will. The hub
-// measures clock skew by comparing Clock with its own receive time.
+// measures clock skew by comparing Clock with its own receive time, but only
+// on a live delivery: a retained copy (delivered with the retain flag, e.g.
+// after the hub restarts) carries an old clock and says nothing about skew.
 type Presence struct {
 	Header
 	Terminal    string        `json:"terminal"`
@@ -427,6 +520,35 @@ func (v *VersionAnnounce) Validate() error {
 	}
 	if len(v.App) > maxVersionLen || v.At.IsZero() {
 		return fmt.Errorf("version announce: want app ≤ %d bytes and at", maxVersionLen)
+	}
+	return nil
+}
+
+// CheckOrigin checks that a message received from a terminal names that
+// terminal and, where it names one, the store it is enrolled in. The hub
+// takes terminal and store from the topic, the broker login and enrollment,
+// never from the payload, and refuses a payload that claims otherwise.
+func CheckOrigin(m Message, terminal, store string) error {
+	var gotTerminal, gotStore string
+	switch v := m.(type) {
+	case *EventBatch:
+		gotTerminal = v.Terminal
+	case *ClaimRequest:
+		gotTerminal, gotStore = v.Terminal, v.Store
+	case *FeedRequest:
+		gotTerminal = v.Terminal
+	case *SnapshotRequest:
+		gotTerminal = v.Terminal
+	case *Presence:
+		gotTerminal, gotStore = v.Terminal, v.Store
+	default:
+		return fmt.Errorf("%T is not sent by terminals", m)
+	}
+	if gotTerminal != terminal {
+		return fmt.Errorf("%T names terminal %q, sender is %q", m, gotTerminal, terminal)
+	}
+	if gotStore != "" && gotStore != store {
+		return fmt.Errorf("%T names store %q, terminal %s is enrolled in %q", m, gotStore, terminal, store)
 	}
 	return nil
 }

@@ -108,7 +108,14 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad terminal", &FeedRequest{}, `{"v":1,"terminal":"T/1","after":3}`, "has '/'"},
 		{"limit too big", &FeedRequest{}, `{"v":1,"terminal":"T1","limit":5000}`, "limit 5000"},
 		{"empty batch", &EventBatch{}, `{"v":1,"terminal":"T1","events":[]}`, "batch of 0 events"},
-		{"event without sig", &EventBatch{}, `{"v":1,"terminal":"T1","events":[{"body":{"v":1}}]}`, "missing body or sig"},
+		{"event without sig", &EventBatch{}, `{"v":1,"terminal":"T1","sent":"2026-11-22T10:30:00Z","events":[{"body":{"v":1}}]}`, "missing body or sig"},
+		{"batch without sent", &EventBatch{}, `{"v":1,"terminal":"T1","events":[{"body":{"v":1},"sig":"AA=="}]}`, "missing sent"},
+		{"claim without kind", &ClaimRequest{}, `{"v":1,"terminal":"T1","seq":1,"store":"s1","code":"C1","format":"signed","campaign":"c","uses":1,"at":"2026-11-22T10:30:00Z"}`, `kind ""`},
+		{"dynamic claim without step", &ClaimRequest{}, `{"v":1,"terminal":"T1","seq":1,"kind":"redemption","store":"s1","code":"C1","format":"dynamic","campaign":"c","uses":1,"at":"2026-11-22T10:30:00Z"}`, "TOTP step"},
+		{"void claim of a later event", &ClaimRequest{}, `{"v":1,"terminal":"T1","seq":3,"kind":"void","voids":"T1:3","store":"s1","code":"C1","format":"signed","campaign":"c","uses":1,"at":"2026-11-22T10:30:00Z"}`, "earlier redemption"},
+		{"feed page without progress", &FeedPage{}, `{"v":1,"terminal":"T1","after":5,"next":5,"more":true,"changes":[]}`, "does not move"},
+		{"problem page with changes", &FeedPage{}, `{"v":1,"terminal":"T1","after":5,"next":6,"changes":[{"seq":6,"kind":"lock","at":"2026-11-22T10:30:00Z","lock":{"store":"s1","day":"2026-11-21"}}],"problem":{"code":"cursor_expired","message":"x"}}`, "carries no changes"},
+		{"unknown problem", &SnapshotPage{}, `{"v":1,"terminal":"T1","problem":{"code":"tired","message":"x"}}`, `problem code "tired"`},
 		{"sig not base64", &EventBatch{}, `{"v":1,"terminal":"T1","events":[{"body":{},"sig":"!!"}]}`, "illegal base64"},
 		{"ack hash without seq", &Ack{}, `{"v":1,"terminal":"T1","seq":0,"hash":"` + strings.Repeat("ab", 32) + `","hub_time":"2026-11-22T10:30:00Z"}`, "hash must be zero"},
 		{"ack short hash", &Ack{}, `{"v":1,"terminal":"T1","seq":1,"hash":"abcd","hub_time":"2026-11-22T10:30:00Z"}`, "4 hex digits"},
@@ -121,7 +128,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"secret code without hash", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_imported","at":"2026-11-22T10:30:00Z","code":{"id":"S1","campaign":"c","format":"secret","uses":1,"uses_left":1,"status":"active"}}]}`, "secret_hash"},
 		{"bad lock day", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"lock","at":"2026-11-22T10:30:00Z","lock":{"store":"s1","day":"21/11/2026"}}]}`, "YYYY-MM-DD"},
 		{"snapshot last with resume", &SnapshotPage{}, `{"v":1,"snapshot":"s","as_of":1,"page":0,"resume":"x","last":true}`, "resume is set exactly"},
-		{"campaign negative value", &SnapshotPage{}, `{"v":1,"snapshot":"s","as_of":1,"page":0,"last":true,"campaigns":[{"id":"c","name":"n","face_value":-1,"uses":1,"offline":{"allow":false}}]}`, "negative"},
+		{"campaign negative value", &SnapshotPage{}, `{"v":1,"snapshot":"s","as_of":1,"page":0,"last":true,"campaigns":[{"id":"c","name":"n","face_value":-1,"uses":1,"offline":{"allow":false}}]}`, "face_value -1"},
 		{"campaign bad hours", &SnapshotPage{}, `{"v":1,"snapshot":"s","as_of":1,"page":0,"last":true,"campaigns":[{"id":"c","name":"n","face_value":1,"uses":1,"hours":["9-17"],"offline":{"allow":false}}]}`, "HH:MM-HH:MM"},
 		{"campaign bad duration", &SnapshotPage{}, `{"v":1,"snapshot":"s","as_of":1,"page":0,"last":true,"campaigns":[{"id":"c","name":"n","face_value":1,"uses":1,"undo_window":"soon","offline":{"allow":false}}]}`, `duration "soon"`},
 		{"short key", &SnapshotPage{}, `{"v":1,"snapshot":"s","as_of":1,"page":0,"last":true,"keys":[{"id":"k","public":"AAAA","not_before":"2026-01-01T00:00:00Z"}]}`, "public key is 3 bytes"},
@@ -205,5 +212,30 @@ func TestDurationJSON(t *testing.T) {
 	b, _ := json.Marshal(Duration(15 * time.Minute))
 	if string(b) != `"15m0s"` {
 		t.Errorf("Marshal(15m) = %s, want \"15m0s\"", b)
+	}
+}
+
+func TestCheckOrigin(t *testing.T) {
+	msgs := fixMessages(t)
+	tests := []struct {
+		msg             string
+		terminal, store string
+		want            string // "" for no error
+	}{
+		{"events_batch", "T-SH001-1", "sh-001", ""},
+		{"events_batch", "T-SH002-1", "sh-001", `names terminal "T-SH001-1"`},
+		{"claim_request", "T-SH001-1", "sh-001", ""},
+		{"claim_request", "T-SH001-1", "sh-002", `names store "sh-001"`},
+		{"feed_request", "T-SH001-1", "sh-001", ""},
+		{"snapshot_request", "T-SH009-1", "sh-009", "names terminal"},
+		{"presence_birth", "T-SH001-1", "sh-002", "names store"},
+		{"presence_will", "T-SH001-1", "sh-002", ""}, // a will names no store
+		{"ack", "T-SH001-1", "sh-001", "not sent by terminals"},
+	}
+	for _, tt := range tests {
+		err := CheckOrigin(msgs[tt.msg], tt.terminal, tt.store)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("CheckOrigin(%s, %s, %s) = %v, want %q", tt.msg, tt.terminal, tt.store, err, tt.want)
+		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 const (
 	MinSecretLen = 8
 	MaxSecretLen = 32
-	// MinPepperLen is the shortest pepper HashSecret accepts.
+	// MinPepperLen is the shortest pepper NewSecretHasher accepts.
 	MinPepperLen = 16
 )
 

@@ -5,7 +5,6 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -134,9 +133,15 @@ func ParseSigned(s string) (*SignedCode, error) {
 		return nil, malformed("signed code must start with %s", SignedPrefix)
 	}
 	text := s[len(SignedPrefix):]
-	raw, err := codeB32.DecodeString(strings.ToUpper(text))
+	text = asciiUpper(text)
+	raw, err := codeB32.DecodeString(text)
 	if err != nil {
 		return nil, malformed("not base32: %v", err)
+	}
+	// One code, one text: refuse the spellings the decoder tolerates (line
+	// breaks, non-zero trailing bits).
+	if codeB32.EncodedLen(len(raw)) != len(text) || codeB32.EncodeToString(raw) != text {
+		return nil, malformed("not in canonical base32")
 	}
 	if len(raw) < 1+ed25519.SignatureSize {
 		return nil, malformed("%d bytes, too short for a signed code", len(raw))
@@ -261,5 +266,9 @@ func (k SigningKey) Sign(c SignedCode, now time.Time) (string, error) {
 	msg = append(append(msg, signedDomain...), body...)
 	sig := ed25519.Sign(k.Private, msg)
 	raw := append(body, sig...)
-	return SignedPrefix + codeB32.EncodeToString(raw), nil
+	out := SignedPrefix + codeB32.EncodeToString(raw)
+	if len(out) > MaxCodeLen {
+		return "", fmt.Errorf("sign: code would be %d characters, more than %d: use shorter ids or a narrower scope", len(out), MaxCodeLen)
+	}
+	return out, nil
 }

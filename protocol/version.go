@@ -7,9 +7,10 @@ import (
 )
 
 // Version is the protocol version this build speaks. Bump the minor version
-// for additions a newer hub can accept from an older terminal (new optional
-// fields, new change kinds, new reasons), the major version for anything
-// else.
+// only for optional fields an older peer may ignore (it decodes and drops
+// them); bump the major version for anything an older peer must understand
+// to stay safe: a new reason, event kind, change kind, topic or required
+// field. An older terminal therefore never meets a value it cannot act on.
 const Version = "1.0.0"
 
 // WireVersion is the value of the "v" field in every message and event body:

@@ -93,7 +93,7 @@ func (c *Campaign) Validate() error {
 // InScope reports whether the campaign's codes may be redeemed at store in
 // region. No stores and no regions means every store.
 func (c *Campaign) InScope(store, region string) bool {
-	return inScope(c.Stores, c.Regions, store, region)
+	return InScope(c.Stores, c.Regions, store, region)
 }
 
 // InHours reports whether local (a time in the store's zone) falls in one of

@@ -77,10 +77,12 @@ func (c *SignedCode) Validate() error {
 
 // InScope reports whether the code may be redeemed at store in region.
 func (c *SignedCode) InScope(store, region string) bool {
-	return inScope(c.Stores, c.Regions, store, region)
+	return InScope(c.Stores, c.Regions, store, region)
 }
 
-func inScope(stores, regions []string, store, region string) bool {
+// InScope reports whether a scope of stores and regions admits store in
+// region. An empty scope admits every store.
+func InScope(stores, regions []string, store, region string) bool {
 	if len(stores) == 0 && len(regions) == 0 {
 		return true
 	}

@@ -1,0 +1,196 @@
+package sqlite
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hexiao/hexiao/protocol"
+)
+
+// ImportStats says what an import loaded.
+type ImportStats struct {
+	Snapshot  string
+	AsOf      uint64
+	Pages     int
+	Codes     int
+	Campaigns int
+	Keys      int
+	Stores    int
+	Locks     int
+}
+
+// Import replaces the cache with a snapshot file: protocol.SnapshotPage
+// objects, one a line, pages 0 to the one marked last, all of one snapshot
+// — what the hub's snapshot pages carry. It is all or nothing: a file that
+// is damaged, incomplete or invalid changes nothing. Redemptions and voids
+// this terminal made that the hub has not acknowledged are applied again on
+// top, so the snapshot cannot give back uses spent here. The feed cursor
+// becomes the snapshot's as_of.
+func (s *Store) Import(ctx context.Context, r io.Reader) (ImportStats, error) {
+	var st ImportStats
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return st, fmt.Errorf("import: %w", err)
+	}
+	defer tx.Rollback()
+	for _, t := range []string{"codes", "campaigns", "stores", "issuing_keys", "locks"} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
+			return st, fmt.Errorf("import: clear %s: %w", t, err)
+		}
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return st, fmt.Errorf("import: %w", err)
+	}
+	defer ins.Close()
+
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), protocol.MaxMessageBytes+1)
+	line, last := 0, false
+	var own *protocol.Store
+	for sc.Scan() {
+		line++
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		if last {
+			return st, fmt.Errorf("import: line %d: content after the last page", line)
+		}
+		var p protocol.SnapshotPage
+		if err := protocol.Decode(sc.Bytes(), &p); err != nil {
+			return st, fmt.Errorf("import: line %d: %w", line, err)
+		}
+		if p.Problem != nil {
+			return st, fmt.Errorf("import: line %d: the hub reported %s: %s", line, p.Problem.Code, p.Problem.Message)
+		}
+		if st.Pages == 0 {
+			st.Snapshot, st.AsOf = p.Snapshot, p.AsOf
+		}
+		if p.Snapshot != st.Snapshot || p.AsOf != st.AsOf || p.Page != st.Pages {
+			return st, fmt.Errorf("import: line %d: page %d of snapshot %s as of %d, want page %d of %s as of %d",
+				line, p.Page, p.Snapshot, p.AsOf, st.Pages, st.Snapshot, st.AsOf)
+		}
+		st.Pages++
+		last = p.Last
+		for i := range p.Stores {
+			if err := putJSON(ctx, tx, "stores", p.Stores[i].ID, p.Stores[i]); err != nil {
+				return st, err
+			}
+			if p.Stores[i].ID == s.Identity().Store {
+				own = &p.Stores[i]
+			}
+		}
+		for i := range p.Campaigns {
+			if err := putJSON(ctx, tx, "campaigns", p.Campaigns[i].ID, p.Campaigns[i]); err != nil {
+				return st, err
+			}
+		}
+		for i := range p.Keys {
+			if err := putJSON(ctx, tx, "issuing_keys", p.Keys[i].ID, p.Keys[i]); err != nil {
+				return st, err
+			}
+		}
+		for _, l := range p.Locks {
+			if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO locks (store, day, at) VALUES (?, ?, ?)", l.Store, l.Day, l.At.Unix()); err != nil {
+				return st, fmt.Errorf("import: lock: %w", err)
+			}
+		}
+		for i := range p.Codes {
+			if _, err := ins.ExecContext(ctx, s.codeArgs(&p.Codes[i])...); err != nil {
+				return st, fmt.Errorf("import: line %d: code %s: %w", line, p.Codes[i].ID, err)
+			}
+		}
+		st.Stores += len(p.Stores)
+		st.Campaigns += len(p.Campaigns)
+		st.Keys += len(p.Keys)
+		st.Locks += len(p.Locks)
+		st.Codes += len(p.Codes)
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return st, fmt.Errorf("import: line %d: longer than %d bytes", line+1, protocol.MaxMessageBytes)
+		}
+		return st, fmt.Errorf("import: read: %w", err)
+	}
+	if !last {
+		return st, fmt.Errorf("import: the file ends after page %d without the last page: incomplete, nothing imported", st.Pages-1)
+	}
+	if err := s.reapplyOutbox(ctx, tx); err != nil {
+		return st, err
+	}
+	meta := map[string]string{"feed_cursor": fmt.Sprint(st.AsOf)}
+	if own != nil {
+		if _, err := time.LoadLocation(own.Timezone); err != nil {
+			return st, fmt.Errorf("import: store %s time zone %q: %w", own.ID, own.Timezone, err)
+		}
+		meta["region"], meta["timezone"] = own.Region, own.Timezone
+	}
+	for k, v := range meta {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", k, v); err != nil {
+			return st, fmt.Errorf("import: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return st, fmt.Errorf("import: commit: %w", err)
+	}
+	if err := s.loadMeta(ctx); err != nil {
+		return st, err
+	}
+	return st, s.reloadCache(ctx)
+}
+
+func putJSON(ctx context.Context, tx *sql.Tx, table, id string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO "+table+" (id, body) VALUES (?, ?)", id, string(b)); err != nil {
+		return fmt.Errorf("import: %s %s: %w", table, id, err)
+	}
+	return nil
+}
+
+// reapplyOutbox applies the uses of events the hub has not acknowledged to
+// freshly imported codes.
+func (s *Store) reapplyOutbox(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "SELECT body FROM journal JOIN outbox USING (seq) WHERE kind IN ('redemption', 'void') ORDER BY seq")
+	if err != nil {
+		return fmt.Errorf("import: read outbox: %w", err)
+	}
+	var evs []protocol.Event
+	for rows.Next() {
+		var b []byte
+		var e protocol.Event
+		if err := rows.Scan(&b); err == nil {
+			err = json.Unmarshal(b, &e)
+		}
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("import: read outbox: %w", err)
+		}
+		evs = append(evs, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("import: read outbox: %w", err)
+	}
+	for _, e := range evs {
+		delta := -e.Uses
+		if e.Kind == protocol.KindVoid {
+			delta = e.Uses
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE codes SET uses_left = max(0, min(uses, uses_left + ?)),
+			last_used = CASE WHEN ? AND (last_used IS NULL OR last_used < ?) THEN ? ELSE last_used END,
+			last_step = max(coalesce(last_step, 0), ?) WHERE id = ?`,
+			delta, e.Kind == protocol.KindRedemption, e.At.UnixMilli(), e.At.UnixMilli(), e.Step, e.Code); err != nil {
+			return fmt.Errorf("import: re-apply event %d: %w", e.Seq, err)
+		}
+	}
+	return nil
+}

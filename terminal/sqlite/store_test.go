@@ -1,0 +1,283 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hexiao/hexiao/protocol"
+	"github.com/hexiao/hexiao/terminal"
+	"github.com/hexiao/hexiao/terminal/internal/termtest"
+	"github.com/hexiao/hexiao/terminal/sqlite"
+)
+
+func reopen(t *testing.T, dir string) (*sqlite.Store, error) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), dir, nil)
+	if err == nil {
+		t.Cleanup(func() { st.Close() })
+	}
+	return st, err
+}
+
+// redeemSome journals a few decisions of each kind and returns the store's
+// directory.
+func redeemSome(t *testing.T) (*sqlite.Store, string) {
+	t.Helper()
+	ctx := context.Background()
+	camp := termtest.Campaign("c1")
+	camp.Uses = 10
+	st, dir := termtest.Open(t, termtest.Snapshot{Campaigns: []protocol.Campaign{camp},
+		Codes: []protocol.CodeState{termtest.SecretCode(1, "c1", 10), termtest.SecretCode(2, "c1", 10)}})
+	clock := &termtest.Clock{T: termtest.Now}
+	eng := terminal.New(st, nil, clock.Now, terminal.Config{}, nil)
+	s1, _ := termtest.Secret(1)
+	s2, _ := termtest.Secret(2)
+	for _, in := range []terminal.Input{{Text: s1, Uses: 3}, {Text: "CARD77777777"}, {Text: s2}, {Text: "x"}} {
+		eng.Commit(ctx, in)
+		clock.Add(time.Minute)
+	}
+	if _, err := eng.Void(ctx, terminal.VoidRequest{Seq: 1, Uses: 1, Manager: "m-1", Note: "wrong item"}); err != nil {
+		t.Fatalf("void: %v", err)
+	}
+	if st.Head().Seq != 5 {
+		t.Fatalf("head %d after 5 decisions", st.Head().Seq)
+	}
+	return st, dir
+}
+
+func TestChainVerifiesAcrossRestarts(t *testing.T) {
+	ctx := context.Background()
+	st, dir := redeemSome(t)
+	pub := st.PublicKey()
+	st.Close()
+	for round := 0; round < 2; round++ {
+		st, err := reopen(t, dir)
+		if err != nil {
+			t.Fatalf("reopen %d: %v", round, err)
+		}
+		eng := terminal.New(st, nil, func() time.Time { return termtest.Now.Add(time.Hour) }, terminal.Config{}, nil)
+		s2, _ := termtest.Secret(2)
+		if d := eng.Commit(ctx, terminal.Input{Text: s2}); d.Reason != protocol.Accepted {
+			t.Fatalf("round %d: %s", round, d.Reason)
+		}
+		evs, err := st.Events(ctx, 1, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, got, err := protocol.VerifyChain(protocol.ChainHead{Terminal: termtest.Terminal, Store: termtest.Store}, pub, evs)
+		if err != nil {
+			t.Fatalf("round %d: chain: %v", round, err)
+		}
+		if head != st.Head() || len(got) != 6+round {
+			t.Errorf("round %d: verified to %d (%d events), store head %d", round, head.Seq, len(got), st.Head().Seq)
+		}
+		st.Close()
+	}
+}
+
+// tamper runs SQL on the database behind the store's back, with the
+// append-only triggers dropped: what a damaged disk or an attacker does.
+func tamper(t *testing.T, dir string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, sqlite.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range append([]string{"DROP TRIGGER journal_no_update", "DROP TRIGGER journal_no_delete"}, stmts...) {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+func TestDamagedJournalIsRefused(t *testing.T) {
+	tests := []struct {
+		name  string
+		stmts []string
+		seq   uint64
+		want  string
+	}{
+		{"edited body", []string{`UPDATE journal SET body = replace(body, '"uses":3', '"uses":1') WHERE seq = 1`}, 1, "does not match its hash"},
+		{"edited body and hash", []string{`UPDATE journal SET body = replace(body, '"uses":3', '"uses":1'), hash = sha3(1) WHERE seq = 1`}, 1, "hash"},
+		{"truncated", []string{`DELETE FROM journal WHERE seq = 5`}, 4, "truncated"},
+		{"hole", []string{`DELETE FROM journal WHERE seq = 3`}, 3, "missing"},
+		{"reordered", []string{`UPDATE journal SET seq = 9 WHERE seq = 2`, `UPDATE journal SET seq = 2 WHERE seq = 3`, `UPDATE journal SET seq = 3 WHERE seq = 9`}, 2, "says event"},
+		{"forged tail", []string{`UPDATE journal SET sig = zeroblob(64) WHERE seq = 5`}, 5, "not signed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, dir := redeemSome(t)
+			st.Close()
+			stmts := tt.stmts
+			if tt.name == "edited body and hash" {
+				// SQLite has no sha256: recompute the hash in Go.
+				stmts = nil
+				db, _ := sql.Open("sqlite3", "file:"+filepath.Join(dir, sqlite.DBFile))
+				var body []byte
+				db.QueryRow("SELECT body FROM journal WHERE seq = 1").Scan(&body)
+				db.Close()
+				body = bytes.Replace(body, []byte(`"uses":3`), []byte(`"uses":1`), 1)
+				h := (protocol.SignedEvent{Body: body}).Hash()
+				tamper(t, dir)
+				db, _ = sql.Open("sqlite3", "file:"+filepath.Join(dir, sqlite.DBFile))
+				if _, err := db.Exec("UPDATE journal SET body = ?, hash = ? WHERE seq = 1", body, h[:]); err != nil {
+					t.Fatal(err)
+				}
+				db.Close()
+				tt.want, tt.seq = "does not chain", 2
+			} else {
+				tamper(t, dir, stmts...)
+			}
+			_, err := reopen(t, dir)
+			var ce *sqlite.CorruptError
+			if !errors.As(err, &ce) || ce.Seq != tt.seq || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Open = %v, want a CorruptError at %d saying %q", err, tt.seq, tt.want)
+			}
+			// Never repaired: the same error the second time.
+			if _, err2 := reopen(t, dir); err2 == nil || err2.Error() != err.Error() {
+				t.Errorf("second Open = %v, want the same refusal", err2)
+			}
+		})
+	}
+}
+
+func TestJournalIsAppendOnly(t *testing.T) {
+	_, dir := redeemSome(t)
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, sqlite.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{"UPDATE journal SET uses = 0", "DELETE FROM journal"} {
+		if _, err := db.Exec(q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want the append-only refusal", q, err)
+		}
+	}
+}
+
+func TestImportIsAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	st, _ := redeemSome(t)
+	good := termtest.Snapshot{Campaigns: []protocol.Campaign{termtest.Campaign("c2")},
+		Codes: []protocol.CodeState{termtest.SecretCode(3, "c2", 1), termtest.SecretCode(4, "c2", 1), termtest.SecretCode(5, "c2", 1)}}
+	file := good.File(t, 1)
+	lines := bytes.SplitAfter(file, []byte("\n"))
+	dup := good
+	dup.Codes = append(dup.Codes, termtest.SecretCode(3, "c2", 1))
+	tests := map[string][]byte{
+		"no last page":   bytes.Join(lines[:2], nil),
+		"page skipped":   append(append([]byte{}, lines[0]...), lines[2]...),
+		"garbage line":   append(append(append([]byte{}, lines[0]...), []byte("{not json\n")...), lines[1]...),
+		"after last":     append(append([]byte{}, file...), lines[0]...),
+		"duplicate code": dup.File(t, 0),
+		"wrong version":  bytes.Replace(file, []byte(`"v":1`), []byte(`"v":7`), 1),
+		"empty":          nil,
+	}
+	for name, f := range tests {
+		t.Run(name, func(t *testing.T) {
+			if _, err := st.Import(ctx, bytes.NewReader(f)); err == nil {
+				t.Fatal("Import accepted a bad file")
+			}
+			if _, err := st.Campaign(ctx, "c1"); err != nil {
+				t.Errorf("the old cache is gone after a failed import: %v", err)
+			}
+			if _, err := st.CodeByID(ctx, "S00000000003"); !errors.Is(err, terminal.ErrNotFound) {
+				t.Errorf("a failed import left code S00000000003 behind: %v", err)
+			}
+		})
+	}
+	stats, err := st.Import(ctx, bytes.NewReader(file))
+	if err != nil || stats.Codes != 3 || stats.Pages != 3 {
+		t.Fatalf("good import: %+v, %v", stats, err)
+	}
+}
+
+// TestImportKeepsLocalUses: a snapshot the hub made before it heard of this
+// terminal's redemptions must not give their uses back.
+func TestImportKeepsLocalUses(t *testing.T) {
+	ctx := context.Background()
+	st, _ := redeemSome(t) // secret 1: 3 used, 1 voided; secret 2: 1 used
+	camp := termtest.Campaign("c1")
+	camp.Uses = 10
+	if _, err := st.Import(ctx, bytes.NewReader(termtest.Snapshot{Campaigns: []protocol.Campaign{camp},
+		Codes: []protocol.CodeState{termtest.SecretCode(1, "c1", 10), termtest.SecretCode(2, "c1", 10)}}.File(t, 0))); err != nil {
+		t.Fatal(err)
+	}
+	for n, want := range map[int]int{1: 8, 2: 9} {
+		_, id := termtest.Secret(n)
+		c, err := st.CodeByID(ctx, id)
+		if err != nil || c.UsesLeft != want {
+			t.Errorf("code %s uses_left %d (%v), want %d", id, c.UsesLeft, err, want)
+		}
+	}
+}
+
+// TestNoSecretInTheClear scans every file of the data directory for the
+// plain text of a card secret and a dynamic seed.
+func TestNoSecretInTheClear(t *testing.T) {
+	ctx := context.Background()
+	st, dir := termtest.Open(t, termtest.Snapshot{Campaigns: []protocol.Campaign{termtest.Campaign("c1")},
+		Codes: []protocol.CodeState{termtest.SecretCode(1, "c1", 1), termtest.DynamicCode("D1", "c1", 1)}})
+	eng := terminal.New(st, nil, func() time.Time { return termtest.Now }, terminal.Config{}, nil)
+	secret, _ := termtest.Secret(1)
+	eng.Commit(ctx, terminal.Input{Text: secret})
+	c, err := st.CodeByID(ctx, "D1")
+	if err != nil || !bytes.Equal(c.Seed, termtest.Seed) {
+		t.Fatalf("dynamic code seed does not open: %v", err)
+	}
+	st.Close()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(secret)) || bytes.Contains(b, termtest.Seed) {
+			t.Errorf("%s holds a secret in the clear", e.Name())
+		}
+		if st, _ := os.Stat(filepath.Join(dir, e.Name())); strings.HasSuffix(e.Name(), ".key") && st.Mode().Perm() != 0o600 {
+			t.Errorf("%s is mode %o, want 0600", e.Name(), st.Mode().Perm())
+		}
+	}
+}
+
+func TestOpenRefusesLooseKeyFile(t *testing.T) {
+	_, dir := termtest.Open(t, termtest.Snapshot{})
+	if err := os.Chmod(filepath.Join(dir, sqlite.KeyFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reopen(t, dir); err == nil || !strings.Contains(err.Error(), "make it 0600") {
+		t.Errorf("Open with a world-readable key = %v", err)
+	}
+	if _, err := sqlite.Open(context.Background(), t.TempDir(), nil); !errors.Is(err, sqlite.ErrNotSetUp) {
+		t.Errorf("Open of an empty directory = %v, want ErrNotSetUp", err)
+	}
+}
+
+func TestZNumbersNeverRepeat(t *testing.T) {
+	ctx := context.Background()
+	st, dir := termtest.Open(t, termtest.Snapshot{})
+	for want := 1; want <= 2; want++ {
+		if n, err := st.NextZ(ctx); err != nil || n != want {
+			t.Fatalf("NextZ = %d, %v; want %d", n, err, want)
+		}
+	}
+	st.Close()
+	st2, err := reopen(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st2.NextZ(ctx); err != nil || n != 3 {
+		t.Errorf("NextZ after restart = %d, %v; want 3", n, err)
+	}
+}
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

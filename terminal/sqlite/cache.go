@@ -15,8 +15,8 @@ import (
 // statements are the prepared statements of the scan path.
 type statements struct {
 	codeByID, codeBySecret, settled, redemption, voided *sql.Stmt // on the read pool
-	insJournal, insOutbox, setHead, upsertCode, insCode  *sql.Stmt // on the writer
-	delPending                                           *sql.Stmt
+	insJournal, insOutbox, setHead, upsertCode, insCode *sql.Stmt // on the writer
+	delPending                                          *sql.Stmt
 }
 
 const codeCols = `id, campaign, format, secret_hash, seed, uses, uses_left, status, valid_from, valid_until, scope, last_used, last_step`
@@ -80,11 +80,11 @@ func (s *Store) CodeBySecret(ctx context.Context, h protocol.SecretHash) (protoc
 
 func (s *Store) scanCode(row *sql.Row) (protocol.CodeState, error) {
 	var (
-		c                        protocol.CodeState
-		format, status           int
-		hash, seed               []byte
-		from, until, used, step  sql.NullInt64
-		scopeJSON                sql.NullString
+		c                       protocol.CodeState
+		format, status          int
+		hash, seed              []byte
+		from, until, used, step sql.NullInt64
+		scopeJSON               sql.NullString
 	)
 	err := row.Scan(&c.ID, &c.Campaign, &format, &hash, &seed, &c.Uses, &c.UsesLeft, &status, &from, &until, &scopeJSON, &used, &step)
 	if errors.Is(err, sql.ErrNoRows) {

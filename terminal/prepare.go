@@ -21,6 +21,12 @@ func refuse(r protocol.Reason, format string, args ...any) Preview {
 	return Preview{Reason: r, Detail: fmt.Sprintf(format, args...)}
 }
 
+// refuse returns p, with its code and campaign, refused for r.
+func (p Preview) refuse(r protocol.Reason, format string, args ...any) Preview {
+	p.Reason, p.Detail = r, fmt.Sprintf(format, args...)
+	return p
+}
+
 func (e *Engine) prepare(ctx context.Context, in Input, now time.Time) (Preview, error) {
 	uses := in.Uses
 	if uses == 0 {
@@ -44,35 +50,35 @@ func (e *Engine) prepare(ctx context.Context, in Input, now time.Time) (Preview,
 
 	switch code.Status {
 	case protocol.StatusRevoked:
-		return refuse(protocol.Revoked, "code %s revoked", code.ID), nil
+		return p.refuse(protocol.Revoked, "code %s revoked", code.ID), nil
 	case protocol.StatusBlocked:
-		return refuse(protocol.Blocked, "code %s blocked", code.ID), nil
+		return p.refuse(protocol.Blocked, "code %s blocked", code.ID), nil
 	}
 	from, until := window(code, camp)
 	if !from.IsZero() && now.Before(from) {
-		return refuse(protocol.NotYetValid, "code %s valid from %s", code.ID, from.Format(time.RFC3339)), nil
+		return p.refuse(protocol.NotYetValid, "code %s valid from %s", code.ID, from.Format(time.RFC3339)), nil
 	}
 	if !until.IsZero() && !now.Before(until) {
-		return refuse(protocol.Expired, "code %s expired at %s", code.ID, until.Format(time.RFC3339)), nil
+		return p.refuse(protocol.Expired, "code %s expired at %s", code.ID, until.Format(time.RFC3339)), nil
 	}
 	inScope := camp.InScope(id.Store, id.Region)
 	if len(code.Stores)+len(code.Regions) > 0 {
 		inScope = protocol.InScope(code.Stores, code.Regions, id.Store, id.Region)
 	}
 	if !inScope {
-		return refuse(protocol.WrongStore, "code %s not valid at store %s", code.ID, id.Store), nil
+		return p.refuse(protocol.WrongStore, "code %s not valid at store %s", code.ID, id.Store), nil
 	}
 	if !camp.InHours(now.In(loc(id))) {
-		return refuse(protocol.OutsideHours, "campaign %s hours %v, now %s", camp.ID, camp.Hours, now.In(loc(id)).Format("15:04")), nil
+		return p.refuse(protocol.OutsideHours, "campaign %s hours %v, now %s", camp.ID, camp.Hours, now.In(loc(id)).Format("15:04")), nil
 	}
 	if code.UsesLeft < uses {
-		return refuse(protocol.UsedUp, "code %s has %d uses left, %d asked", code.ID, code.UsesLeft, uses), nil
+		return p.refuse(protocol.UsedUp, "code %s has %d uses left, %d asked", code.ID, code.UsesLeft, uses), nil
 	}
 	if camp.MinInterval > 0 && !code.LastUsed.IsZero() && now.Before(code.LastUsed.Add(camp.MinInterval.D())) {
-		return refuse(protocol.TooSoon, "code %s last used %s, min interval %s", code.ID, code.LastUsed.Format(time.RFC3339), camp.MinInterval.D()), nil
+		return p.refuse(protocol.TooSoon, "code %s last used %s, min interval %s", code.ID, code.LastUsed.Format(time.RFC3339), camp.MinInterval.D()), nil
 	}
 	if code.Format == protocol.FormatDynamic && p.Step <= code.LastStep {
-		return refuse(protocol.TooSoon, "code %s: step %d already used; wait for the code to refresh", code.ID, p.Step), nil
+		return p.refuse(protocol.TooSoon, "code %s: step %d already used; wait for the code to refresh", code.ID, p.Step), nil
 	}
 	p.Reason = protocol.Accepted
 	return p, nil

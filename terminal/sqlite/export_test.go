@@ -11,3 +11,10 @@ func (s *Store) SetReadOnly(ctx context.Context, on bool) error {
 	_, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA query_only = %t", on))
 	return err
 }
+
+// WriterPragma reads a pragma on the writer connection.
+func (s *Store) WriterPragma(ctx context.Context, name string) (string, error) {
+	var v string
+	err := s.w.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v)
+	return v, err
+}

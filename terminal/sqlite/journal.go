@@ -298,3 +298,38 @@ func (s *Store) FeedCursor(ctx context.Context) (uint64, error) {
 	}
 	return strconv.ParseUint(v, 10, 64)
 }
+
+// Day returns the events of one business day (YYYY-MM-DD in the store's
+// zone), in order.
+func (s *Store) Day(ctx context.Context, day string) ([]protocol.Event, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT seq, body FROM journal WHERE day = ? ORDER BY seq", day)
+	if err != nil {
+		return nil, fmt.Errorf("read day %s: %w", day, err)
+	}
+	defer rows.Close()
+	var out []protocol.Event
+	for rows.Next() {
+		var (
+			seq  uint64
+			body []byte
+			e    protocol.Event
+		)
+		if err := rows.Scan(&seq, &body); err != nil {
+			return nil, fmt.Errorf("read day %s: %w", day, err)
+		}
+		if err := json.Unmarshal(body, &e); err != nil {
+			return nil, &CorruptError{Seq: seq, Problem: err.Error()}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// OutboxDepth is how many events wait for the hub's acknowledgement.
+func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM outbox").Scan(&n); err != nil {
+		return 0, fmt.Errorf("outbox depth: %w", err)
+	}
+	return n, nil
+}

@@ -281,3 +281,16 @@ func TestZNumbersNeverRepeat(t *testing.T) {
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// TestDurableSettings: WAL and synchronous=FULL on the connection that
+// writes, so a commit is on disk (not only in the OS cache) when Append
+// returns — what a power cut needs.
+func TestDurableSettings(t *testing.T) {
+	st, _ := termtest.Open(t, termtest.Snapshot{})
+	for name, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1"} {
+		got, err := st.WriterPragma(context.Background(), name)
+		if err != nil || got != want {
+			t.Errorf("PRAGMA %s = %q, %v; want %q", name, got, err, want)
+		}
+	}
+}

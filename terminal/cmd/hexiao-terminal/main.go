@@ -2,8 +2,8 @@
 // counter: the counter window by default, or enrollment, a headless
 // line-per-code mode and the day's log.
 //
-// For now it only answers version and help; the window and the other
-// commands are listed as coming and refuse to run until the terminal lands.
+// init, import, headless and log work on a local data directory; the
+// window and enroll are listed as coming and refuse to run until they land.
 // main only wires the process to run, which holds everything testable; it
 // must never hold redemption rules, which belong in package terminal.
 package main
@@ -33,6 +33,17 @@ Usage:
   hexiao-terminal <command> [flags]
 
 Commands:
+  init --data DIR --terminal ID --store ID --pepper-file FILE [--region R] [--timezone TZ]
+             set up a terminal without a hub (tests, disaster recovery):
+             identity, a new signing key, the hub's card-secret pepper (hex)
+  import --data DIR FILE
+             load a snapshot file (protocol.SnapshotPage objects, one a line;
+             - for stdin) into the cache, all or nothing
+  headless --data DIR [--cashier ID] [--lang en|zh-CN]
+             read codes from stdin, one a line (or {"code","uses","cashier",
+             "order_ref","idem_key"} JSON), and write one JSON decision a line
+  log --data DIR [--day YYYY-MM-DD] [--csv]
+             print a business day's journal with totals by campaign
   version    print the build version and the protocol version
   help       print this help (also -h, --help)
 
@@ -41,20 +52,13 @@ Coming (not built yet; see README 'Status'):
              the counter window (no command)
   enroll --data DIR --hub URL --token TOKEN
              exchange a one-time token for this terminal's identity
-  headless --data DIR [--scanner PATH] [--ecr PATH] [--printer PATH]
-             read codes from stdin, one a line; one JSON decision a line
-  log --data DIR [--day YYYY-MM-DD] [--csv]
-             print the day's redemptions
-  import --data DIR FILE
-             load a snapshot file (protocol.SnapshotPage lines) without a hub
+  headless --scanner PATH --ecr PATH --printer PATH
+             serial scanner, cash register and printer
 `
 
 // coming lists the commands this build does not have yet.
 var coming = map[string]bool{
-	"enroll":   true,
-	"headless": true,
-	"log":      true,
-	"import":   true,
+	"enroll": true,
 }
 
 // usageError is a mistake in the command line; main exits 2 on it.
@@ -66,7 +70,7 @@ func (e *usageError) Error() string {
 
 // run is the whole program behind main: it reads args (without the program
 // name) and writes its output to stdout and diagnostics to stderr.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := ""
 	var rest []string
 	if len(args) > 0 {
@@ -82,6 +86,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		_, err := io.WriteString(stdout, usage)
 		return err
+	case cmd == "init":
+		return runInit(ctx, rest, stdout, stderr)
+	case cmd == "import":
+		return runImport(ctx, rest, stdin, stdout, stderr)
+	case cmd == "headless":
+		return runHeadless(ctx, rest, stdin, stdout, stderr)
+	case cmd == "log":
+		return runLog(ctx, rest, stdout, stderr)
 	case cmd == "" || strings.HasPrefix(cmd, "-"):
 		// No command, or only flags: the counter window.
 		return fmt.Errorf("the %s window is not built yet: see README 'Status'", name)
@@ -107,7 +119,7 @@ func exitCode(err error) int {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		// Every error run returns names the program already.

@@ -12,7 +12,7 @@ import (
 func runArgs(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err = run(context.Background(), args, &out, &errOut)
+	err = run(context.Background(), args, strings.NewReader(""), &out, &errOut)
 	return out.String(), errOut.String(), err
 }
 
@@ -41,7 +41,7 @@ func TestHelp(t *testing.T) {
 			if !ok {
 				t.Fatalf("run %s: got %q, want a \"Coming\" heading", arg, out)
 			}
-			for _, cmd := range []string{"version", "help"} {
+			for _, cmd := range []string{"version", "help", "init", "import", "headless", "log"} {
 				if !strings.Contains(built, "  "+cmd+" ") {
 					t.Errorf("run %s: commands section got %q, want it to list %q", arg, built, cmd)
 				}
@@ -72,9 +72,14 @@ func TestErrors(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`, 2},
 		{[]string{"version", "extra"}, "version takes no arguments", 2},
 		{[]string{"enroll", "--data", "x", "--hub", "http://h", "--token", "t"}, "hexiao-terminal enroll is not built yet: see README 'Status'", 1},
-		{[]string{"headless"}, "hexiao-terminal headless is not built yet: see README 'Status'", 1},
-		{[]string{"log"}, "hexiao-terminal log is not built yet: see README 'Status'", 1},
-		{[]string{"import"}, "hexiao-terminal import is not built yet: see README 'Status'", 1},
+		{[]string{"headless"}, "headless: --data DIR is required", 2},
+		{[]string{"log"}, "log: --data DIR is required", 2},
+		{[]string{"import", "--data", "x"}, "import: name one snapshot FILE", 2},
+		{[]string{"init", "--data", "x"}, "init: --terminal, --store and --pepper-file are required", 2},
+		{[]string{"log", "--data", "x", "--day", "22/11/2026"}, "log: --day \"22/11/2026\": want YYYY-MM-DD", 2},
+		{[]string{"headless", "--bogus"}, "flag provided but not defined: -bogus", 2},
+		{[]string{"headless", "--data", "/nonexistent"}, "run hexiao-terminal init or enroll first", 1},
+		{[]string{"headless", "--data", "x", "--scanner", "/dev/ttyACM0"}, "--scanner is not built yet", 1},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -39,6 +39,11 @@ func (s *Store) Import(ctx context.Context, r io.Reader) (ImportStats, error) {
 		return st, fmt.Errorf("import: %w", err)
 	}
 	defer tx.Rollback()
+	// Building the card-secret index once at the end, sorted, is far faster
+	// than a million random inserts into it.
+	if _, err := tx.ExecContext(ctx, "DROP INDEX codes_secret"); err != nil {
+		return st, fmt.Errorf("import: %w", err)
+	}
 	for _, t := range []string{"codes", "campaigns", "stores", "issuing_keys", "locks"} {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
 			return st, fmt.Errorf("import: clear %s: %w", t, err)
@@ -121,6 +126,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader) (ImportStats, error) {
 	if !last {
 		return st, fmt.Errorf("import: the file ends after page %d without the last page: incomplete, nothing imported", st.Pages-1)
 	}
+	if _, err := tx.ExecContext(ctx, createSecretIndex); err != nil {
+		return st, fmt.Errorf("import: index card secrets: %w", err)
+	}
 	if err := s.reapplyOutbox(ctx, tx); err != nil {
 		return st, err
 	}
@@ -144,6 +152,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader) (ImportStats, error) {
 	}
 	return st, s.reloadCache(ctx)
 }
+
+// createSecretIndex is the card-secret index of migration 0001.
+const createSecretIndex = "CREATE UNIQUE INDEX codes_secret ON codes (secret_hash) WHERE secret_hash IS NOT NULL"
 
 func putJSON(ctx context.Context, tx *sql.Tx, table, id string, v any) error {
 	b, err := json.Marshal(v)

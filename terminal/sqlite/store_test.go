@@ -172,14 +172,19 @@ func TestImportIsAllOrNothing(t *testing.T) {
 	lines := bytes.SplitAfter(file, []byte("\n"))
 	dup := good
 	dup.Codes = append(dup.Codes, termtest.SecretCode(3, "c2", 1))
+	dupSecret := good
+	other := termtest.SecretCode(3, "c2", 1)
+	other.ID = "S99999999999"
+	dupSecret.Codes = append(dupSecret.Codes, other)
 	tests := map[string][]byte{
-		"no last page":   bytes.Join(lines[:2], nil),
-		"page skipped":   append(append([]byte{}, lines[0]...), lines[2]...),
-		"garbage line":   append(append(append([]byte{}, lines[0]...), []byte("{not json\n")...), lines[1]...),
-		"after last":     append(append([]byte{}, file...), lines[0]...),
-		"duplicate code": dup.File(t, 0),
-		"wrong version":  bytes.Replace(file, []byte(`"v":1`), []byte(`"v":7`), 1),
-		"empty":          nil,
+		"no last page":     bytes.Join(lines[:2], nil),
+		"page skipped":     append(append([]byte{}, lines[0]...), lines[2]...),
+		"garbage line":     append(append(append([]byte{}, lines[0]...), []byte("{not json\n")...), lines[1]...),
+		"after last":       append(append([]byte{}, file...), lines[0]...),
+		"duplicate code":   dup.File(t, 0),
+		"duplicate secret": dupSecret.File(t, 0),
+		"wrong version":    bytes.Replace(file, []byte(`"v":1`), []byte(`"v":7`), 1),
+		"empty":            nil,
 	}
 	for name, f := range tests {
 		t.Run(name, func(t *testing.T) {

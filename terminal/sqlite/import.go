@@ -33,6 +33,8 @@ type ImportStats struct {
 // top, so the snapshot cannot give back uses spent here. The feed cursor
 // becomes the snapshot's as_of.
 func (s *Store) Import(ctx context.Context, r io.Reader) (ImportStats, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	var st ImportStats
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {

@@ -17,6 +17,8 @@ import (
 // Pend records a decision under way; its final event takes the returned
 // seq.
 func (s *Store) Pend(ctx context.Context, p terminal.Pending) (uint64, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("pend: %w", err)
@@ -66,6 +68,8 @@ func (s *Store) Pending(ctx context.Context) ([]terminal.Pending, error) {
 // Append chains, signs and records e and the code's new state in one
 // transaction, durable (WAL, synchronous=FULL) when it returns nil.
 func (s *Store) Append(ctx context.Context, e protocol.Event, code *protocol.CodeState) (protocol.EventRef, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.RLock()
 	head, prev, id := s.headSeq, s.headHash, s.id
 	s.mu.RUnlock()

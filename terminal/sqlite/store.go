@@ -48,6 +48,11 @@ type Store struct {
 	hash  *protocol.SecretHasher
 	stmts statements
 
+	// wmu serialises the operations that take the next seq or replace the
+	// cache (Pend, Append, Import), so concurrent callers cannot race for
+	// one seq.
+	wmu sync.Mutex
+
 	mu        sync.RWMutex // guards the fields below
 	id        terminal.Identity
 	ring      *protocol.KeyRing

@@ -380,12 +380,15 @@ func (s *SnapshotRequest) Validate() error {
 // of the hub's feed seq AsOf: after the Last page, the terminal follows the
 // feed from AsOf. Stores, campaigns, keys and locks come on the first page;
 // codes are paged. The same pages, one JSON object a line, are the snapshot
-// file `hexiao-terminal import` reads.
+// file `hexiao-terminal import` reads. Acked, for a snapshot made for one
+// Terminal, is the seq up to which that terminal's own events are already
+// counted in the codes' uses; the terminal re-applies only its later ones.
 type SnapshotPage struct {
 	Header
 	Terminal  string           `json:"terminal,omitempty"`
 	Snapshot  string           `json:"snapshot"`
 	AsOf      uint64           `json:"as_of"`
+	Acked     uint64           `json:"acked,omitempty"` // Terminal's events up to this seq are counted in it
 	Page      int              `json:"page"`
 	Stores    []Store          `json:"stores,omitempty"`
 	Campaigns []Campaign       `json:"campaigns,omitempty"`
@@ -403,6 +406,9 @@ func (s *SnapshotPage) Validate() error {
 		if err := ValidID(s.Terminal); err != nil {
 			return fmt.Errorf("terminal: %w", err)
 		}
+	}
+	if s.Acked != 0 && s.Terminal == "" {
+		return fmt.Errorf("snapshot page %d: acked needs the terminal it counts", s.Page)
 	}
 	if s.Problem != nil {
 		if len(s.Stores)+len(s.Campaigns)+len(s.Keys)+len(s.Locks)+len(s.Codes) > 0 || s.Resume != "" {

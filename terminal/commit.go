@@ -2,6 +2,7 @@ package terminal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,6 +22,17 @@ func (e *Engine) Commit(ctx context.Context, in Input) Decision {
 		return Decision{Preview: refuse(protocol.CannotRecord, "resolve interrupted decisions: %v", err), Err: err, At: e.now()}
 	}
 	now := e.now()
+	if err := checkInput(in); err != nil {
+		in.Cashier, in.OrderRef, in.IdemKey = "", "", "" // journal the refusal without them
+		return e.refuseLocked(ctx, in, refuse(protocol.Malformed, "%v", err), now, e.modeLocked())
+	}
+	if in.IdemKey != "" {
+		if d, ok, err := e.replay(ctx, in.IdemKey); err != nil {
+			return Decision{Preview: refuse(protocol.CannotRecord, "%v", err), Err: err, At: now}
+		} else if ok {
+			return d
+		}
+	}
 	if now.Before(e.pausedUntil) {
 		p := refuse(protocol.RateLimited, "too many failed scans: paused until %s", e.pausedUntil.Format(time.TimeOnly))
 		return e.refuseLocked(ctx, in, p, now, e.modeLocked())
@@ -70,6 +82,29 @@ func (e *Engine) countFailure(r protocol.Reason, now time.Time) {
 	}
 }
 
+// replay returns the decision already recorded under a register's
+// idempotency key: a retried COMMIT is answered, never decided again.
+func (e *Engine) replay(ctx context.Context, key string) (Decision, bool, error) {
+	ev, err := e.store.ByIdemKey(ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		return Decision{}, false, nil
+	} else if err != nil {
+		return Decision{}, false, fmt.Errorf("look up idempotency key: %w", err)
+	}
+	p := Preview{Reason: ev.Reason, Detail: "replayed: decided before under this idempotency key", Uses: ev.Uses, Amount: ev.Amount, Step: ev.Step}
+	if ev.Code != "" {
+		if c, err := e.store.CodeByID(ctx, ev.Code); err == nil {
+			p.Code = c
+		} else {
+			p.Code.ID = ev.Code
+		}
+	}
+	if ev.Campaign != "" {
+		p.Campaign, _ = e.store.Campaign(ctx, ev.Campaign)
+	}
+	return Decision{Preview: p, Mode: ev.Mode, Event: ev.Ref(), UsesLeft: p.Code.UsesLeft, At: ev.At}, true, nil
+}
+
 // event returns the event a decision records, without seq and prev.
 func (e *Engine) event(in Input, p Preview, now time.Time, mode protocol.Mode) protocol.Event {
 	id := e.ident()
@@ -96,11 +131,11 @@ func (e *Engine) refuseLocked(ctx context.Context, in Input, p Preview, now time
 	return e.refuseAt(ctx, in, p, now, mode, 0, nil)
 }
 
-func (e *Engine) refuseAt(ctx context.Context, in Input, p Preview, now time.Time, mode protocol.Mode, seq uint64, code *protocol.CodeState) Decision {
+func (e *Engine) refuseAt(ctx context.Context, in Input, p Preview, now time.Time, mode protocol.Mode, seq uint64, up *CodeUpdate) Decision {
 	ev := e.event(in, p, now, mode)
 	ev.Seq = seq
 	d := Decision{Preview: p, Mode: mode, UsesLeft: p.Code.UsesLeft, At: now}
-	ref, err := e.store.Append(ctx, ev, code)
+	ref, err := e.store.Append(ctx, ev, up)
 	if err != nil {
 		// The refusal stands; only its record is lost.
 		d.Err = errRecord(err)
@@ -114,17 +149,20 @@ func (e *Engine) refuseAt(ctx context.Context, in Input, p Preview, now time.Tim
 	return d
 }
 
-// acceptAt journals the redemption and the code's new state.
-func (e *Engine) acceptAt(ctx context.Context, in Input, p Preview, now time.Time, mode protocol.Mode, seq uint64, usesLeft int) Decision {
+// acceptAt journals the redemption and what it does to the code: hubLeft
+// is the hub's count after an online claim, nil offline.
+func (e *Engine) acceptAt(ctx context.Context, in Input, p Preview, now time.Time, mode protocol.Mode, seq uint64, hubLeft *int) Decision {
 	ev := e.event(in, p, now, mode)
 	ev.Seq = seq
-	code := p.Code
-	code.UsesLeft = usesLeft
-	code.LastUsed = now
-	if code.Format == protocol.FormatDynamic {
-		code.LastStep = p.Step
+	up := &CodeUpdate{Code: p.Code, Delta: -p.Uses, SetLeft: hubLeft, Used: now}
+	if p.Code.Format == protocol.FormatDynamic {
+		up.Step = p.Step
 	}
-	ref, err := e.store.Append(ctx, ev, &code)
+	usesLeft := max(0, p.Code.UsesLeft-p.Uses)
+	if hubLeft != nil {
+		usesLeft = *hubLeft
+	}
+	ref, err := e.store.Append(ctx, ev, up)
 	if err != nil {
 		e.log.Error("journal redemption", "code", p.Code.ID, "err", err)
 		if seq != 0 {
@@ -151,6 +189,9 @@ func (e *Engine) claimLocked(ctx context.Context, in Input, p Preview, now time.
 	cctx, cancel := context.WithTimeout(ctx, e.cfg.ClaimTimeout)
 	reply, err := e.link.Claim(cctx, req)
 	cancel()
+	if err == nil && (reply.Seq != seq || reply.Terminal != id.Terminal) {
+		err = fmt.Errorf("reply for %s:%d to the claim for %s:%d", reply.Terminal, reply.Seq, id.Terminal, seq)
+	}
 	if err != nil {
 		e.online = false
 		e.log.Warn("claim unanswered: deciding offline", "code", p.Code.ID, "seq", seq, "err", err)
@@ -158,26 +199,29 @@ func (e *Engine) claimLocked(ctx context.Context, in Input, p Preview, now time.
 		return Decision{}, false
 	}
 	if reply.Reason == protocol.Accepted {
-		return e.acceptAt(ctx, in, p, now, protocol.ModeOnline, seq, reply.UsesLeft), true
+		left := reply.UsesLeft
+		return e.acceptAt(ctx, in, p, now, protocol.ModeOnline, seq, &left), true
 	}
 	// The hub refuses: show its reason and learn from it.
 	code := p.Code
-	code.UsesLeft = min(code.UsesLeft, reply.UsesLeft)
+	left := min(code.UsesLeft, reply.UsesLeft)
+	up := &CodeUpdate{Code: code, SetLeft: &left}
+	code.UsesLeft = left
 	switch reply.Reason {
 	case protocol.Revoked:
-		code.Status = protocol.StatusRevoked
+		up.Status, code.Status = protocol.StatusRevoked, protocol.StatusRevoked
 	case protocol.Blocked:
-		code.Status = protocol.StatusBlocked
+		up.Status, code.Status = protocol.StatusBlocked, protocol.StatusBlocked
 	}
-	if reply.LastUse != nil && reply.LastUse.At.After(code.LastUsed) {
-		code.LastUsed = reply.LastUse.At
+	if reply.LastUse != nil {
+		up.Used = reply.LastUse.At
 	}
 	p.Reason, p.Detail = reply.Reason, "refused by the hub"
 	if u := reply.LastUse; u != nil {
 		p.Detail = fmt.Sprintf("refused by the hub: last used at store %s, terminal %s, %s", u.Store, u.Terminal, u.At.Format(time.RFC3339))
 	}
 	p.Code = code
-	return e.refuseAt(ctx, in, p, now, protocol.ModeOnline, seq, &code), true
+	return e.refuseAt(ctx, in, p, now, protocol.ModeOnline, seq, up), true
 }
 
 // offlineLocked decides from the cache under the campaign's offline policy.
@@ -202,7 +246,7 @@ func (e *Engine) offlineLocked(ctx context.Context, in Input, p Preview, now tim
 	if p.Reason != protocol.Accepted {
 		return e.refuseAt(ctx, in, p, now, protocol.ModeOffline, seq, nil)
 	}
-	return e.acceptAt(ctx, in, p, now, protocol.ModeOffline, seq, p.Code.UsesLeft-p.Uses)
+	return e.acceptAt(ctx, in, p, now, protocol.ModeOffline, seq, nil)
 }
 
 func fmtContact(t time.Time) string {

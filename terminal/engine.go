@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hexiao/hexiao/protocol"
 )
@@ -51,11 +52,14 @@ type Store interface {
 	// Pending lists the decisions a crash left unfinished, oldest first.
 	Pending(ctx context.Context) ([]Pending, error)
 	// Append chains, signs and durably records e as the next event (e.Seq
-	// is set when it finishes a Pend, clearing that pending row), updates
-	// code's mutable state (uses left, status, last use; inserting the code
-	// if the cache lacks it) when code is not nil, and returns the event's
-	// id. On error nothing is recorded.
-	Append(ctx context.Context, e protocol.Event, code *protocol.CodeState) (protocol.EventRef, error)
+	// is set when it finishes a Pend, clearing that pending row; otherwise
+	// no decision may be pending), applies up to the code in the same
+	// transaction, and returns the event's id. On error nothing is
+	// recorded.
+	Append(ctx context.Context, e protocol.Event, up *CodeUpdate) (protocol.EventRef, error)
+	// ByIdemKey returns this terminal's earlier event recorded with the
+	// register's idempotency key, or ErrNotFound.
+	ByIdemKey(ctx context.Context, key string) (protocol.Event, error)
 	// Redemption returns one of this terminal's journal events and the uses
 	// already voided of it.
 	Redemption(ctx context.Context, seq uint64) (protocol.Event, int, error)
@@ -65,6 +69,27 @@ type Store interface {
 // hub did not answer before ctx's deadline or could not be reached.
 type HubLink interface {
 	Claim(ctx context.Context, req protocol.ClaimRequest) (protocol.ClaimReply, error)
+}
+
+// CodeUpdate is what a decision does to a cached code. Changes apply as
+// deltas to the row as it is at commit time, so a cache update that lands
+// while a claim is under way (an import, the feed) is not overwritten.
+type CodeUpdate struct {
+	// Code is the state the decision saw; it is inserted, with Delta or
+	// SetLeft applied, if the cache lacks the code (a signed code seen for
+	// the first time).
+	Code protocol.CodeState
+	// Delta is added to uses left (negative: uses taken), within 0..uses.
+	Delta int
+	// SetLeft, when not nil, replaces uses left: the hub's authoritative
+	// count after a claim.
+	SetLeft *int
+	// Status, when not empty, replaces the status (the hub said so).
+	Status protocol.CodeStatus
+	// Used and Step, when not zero, raise the last use time and the last
+	// dynamic time step.
+	Used time.Time
+	Step int64
 }
 
 // Pending is a decision journaled before its claim, so a restart can finish
@@ -197,3 +222,22 @@ func businessDay(t time.Time, loc *time.Location) string {
 
 // errRecord wraps a failed durable write.
 func errRecord(err error) error { return fmt.Errorf("record: %w", err) }
+
+// maxRef bounds the register's references and the cashier's id.
+const maxRef = protocol.MaxNoteLen
+
+// checkInput refuses fields the journal could not record, before anything
+// is written, so a bad field can never leave a pending decision behind.
+func checkInput(in Input) error {
+	if in.Cashier != "" {
+		if err := protocol.ValidID(in.Cashier); err != nil {
+			return fmt.Errorf("cashier: %w", err)
+		}
+	}
+	for name, v := range map[string]string{"order_ref": in.OrderRef, "idem_key": in.IdemKey} {
+		if len(v) > maxRef || !utf8.ValidString(v) {
+			return fmt.Errorf("%s must be valid UTF-8 of at most %d bytes", name, maxRef)
+		}
+	}
+	return nil
+}

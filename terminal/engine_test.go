@@ -1,6 +1,7 @@
 package terminal_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -32,6 +33,8 @@ func fixture(t *testing.T, mods ...func(*termtest.Snapshot)) (*sqlite.Store, *te
 }
 
 func secret(n int) string { s, _ := termtest.Secret(n); return s }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 func TestOnlineClaim(t *testing.T) {
 	tests := []struct {
@@ -187,9 +190,12 @@ func TestVoid(t *testing.T) {
 	if err != nil || v.UsesLeft != 9 || v.Amount != 7000 {
 		t.Fatalf("void 2 of 3: %+v, %v", v, err)
 	}
-	ev, voided, _ := st.Redemption(ctx, v.Event.Seq)
-	if ev.Kind != protocol.KindVoid || ev.Voids.Seq != d.Event.Seq || voided != 0 {
+	ev, _, _ := st.Redemption(ctx, v.Event.Seq)
+	if ev.Kind != protocol.KindVoid || ev.Voids.Seq != d.Event.Seq {
 		t.Errorf("void event %+v", ev)
+	}
+	if _, voided, _ := st.Redemption(ctx, d.Event.Seq); voided != 2 {
+		t.Errorf("redemption %d has %d uses voided, want 2", d.Event.Seq, voided)
 	}
 	check := func(r terminal.VoidRequest, code string) {
 		t.Helper()
@@ -254,5 +260,136 @@ func TestRateLimitPauses(t *testing.T) {
 	clock.Add(2 * time.Minute)
 	if d := eng.Commit(ctx, terminal.Input{Text: secret(1)}); d.Reason != protocol.Accepted {
 		t.Errorf("after the pause: %s", d.Reason)
+	}
+}
+
+// TestBadFieldsNeverPend: a field the journal would refuse is refused
+// before anything is pending or claimed, and the terminal keeps working.
+func TestBadFieldsNeverPend(t *testing.T) {
+	st, clock := fixture(t)
+	link := &termtest.Link{Reply: protocol.ClaimReply{Reason: protocol.Accepted}}
+	eng := terminal.New(st, link, clock.Now, terminal.Config{}, nil)
+	for _, in := range []terminal.Input{
+		{Text: secret(1), Cashier: "bad cashier!"},
+		{Text: secret(1), OrderRef: string(make([]byte, 300))},
+		{Text: secret(1), IdemKey: "\xff\xfe"},
+	} {
+		if d := eng.Commit(ctx, in); d.Reason != protocol.Malformed || d.Err != nil {
+			t.Errorf("Commit(%+v) = %s, %v; want malformed, journaled", in, d.Reason, d.Err)
+		}
+		if p, _ := eng.Prepare(ctx, in); p.Reason != protocol.Malformed {
+			t.Errorf("Prepare(%+v) = %s, want malformed", in, p.Reason)
+		}
+	}
+	if len(link.Claims) != 0 {
+		t.Errorf("%d claims sent for refused input", len(link.Claims))
+	}
+	if d := eng.Commit(ctx, terminal.Input{Text: secret(1), Cashier: "c-01"}); d.Reason != protocol.Accepted {
+		t.Errorf("next good scan: %s (%s)", d.Reason, d.Detail)
+	}
+	if _, err := eng.Void(ctx, terminal.VoidRequest{Seq: 4, Manager: "bad manager!"}); err == nil {
+		t.Error("void with a bad manager id accepted")
+	}
+}
+
+// TestResolveDropsBadFields: a pending record holding a field the journal
+// refuses (written by an older build, say) still resolves.
+func TestResolveDropsBadFields(t *testing.T) {
+	st, clock := fixture(t)
+	ev := protocol.Event{V: 1, Terminal: termtest.Terminal, Kind: protocol.KindRedemption, At: clock.T, Store: termtest.Store,
+		Cashier: "bad cashier!", Mode: protocol.ModeOnline, Reason: protocol.Accepted, Code: "S00000000001",
+		Format: protocol.FormatSecret, Campaign: "c1", Uses: 1, Amount: 2500}
+	if _, err := st.Pend(ctx, terminal.Pending{Claim: ev}); err != nil {
+		t.Fatal(err)
+	}
+	eng := terminal.New(st, nil, clock.Now, terminal.Config{}, nil)
+	if got, err := eng.Resolve(ctx); err != nil || len(got) != 1 {
+		t.Fatalf("Resolve = %v, %v", got, err)
+	}
+}
+
+// TestClaimDoesNotOverwriteConcurrentUpdate: an import that lands while a
+// claim is under way is not overwritten by the decision's own view.
+func TestClaimDoesNotOverwriteConcurrentUpdate(t *testing.T) {
+	st, clock := fixture(t)
+	link := &termtest.Link{Hang: true}
+	link.During = func() {
+		multi := termtest.Campaign("meal-10x")
+		multi.Uses, multi.FaceValue = 10, 3500
+		code := termtest.SecretCode(2, "meal-10x", 10)
+		code.UsesLeft = 2
+		snap := termtest.Snapshot{Campaigns: []protocol.Campaign{termtest.Campaign("c1"), multi}, Codes: []protocol.CodeState{code}, AsOf: 5}
+		if _, err := st.Import(ctx, bytesReader(snap.File(t, 0))); err != nil {
+			t.Errorf("import during the claim: %v", err)
+		}
+	}
+	eng := terminal.New(st, link, clock.Now, terminal.Config{ClaimTimeout: 10 * time.Millisecond}, nil)
+	if d := eng.Commit(ctx, terminal.Input{Text: secret(2)}); d.Reason != protocol.Accepted || d.Mode != protocol.ModeOffline {
+		t.Fatalf("decision %s/%s", d.Reason, d.Mode)
+	}
+	_, id := termtest.Secret(2)
+	c, _ := st.CodeByID(ctx, id)
+	if c.UsesLeft != 1 {
+		t.Errorf("uses left %d, want 1 (the import's 2, less this use)", c.UsesLeft)
+	}
+}
+
+func TestLateReplyIsNoAnswer(t *testing.T) {
+	st, clock := fixture(t)
+	link := &termtest.Link{Reply: protocol.ClaimReply{Reason: protocol.UsedUp}, WrongSeq: true}
+	eng := terminal.New(st, link, clock.Now, terminal.Config{}, nil)
+	if d := eng.Commit(ctx, terminal.Input{Text: secret(1)}); d.Reason != protocol.Accepted || d.Mode != protocol.ModeOffline {
+		t.Errorf("a reply for another seq was taken as the answer: %s/%s", d.Reason, d.Mode)
+	}
+}
+
+func TestVoidAmountIsWhatWasRedeemed(t *testing.T) {
+	st, clock := fixture(t)
+	eng := terminal.New(st, nil, clock.Now, terminal.Config{}, nil)
+	d := eng.Commit(ctx, terminal.Input{Text: secret(2), Uses: 2})
+	multi := termtest.Campaign("meal-10x")
+	multi.Uses, multi.FaceValue = 10, 9900 // the price changed since
+	if _, err := st.Import(ctx, bytesReader(termtest.Snapshot{Campaigns: []protocol.Campaign{termtest.Campaign("c1"), multi},
+		Codes: []protocol.CodeState{termtest.SecretCode(2, "meal-10x", 10)}}.File(t, 0))); err != nil {
+		t.Fatal(err)
+	}
+	v, err := eng.Void(ctx, terminal.VoidRequest{Seq: d.Event.Seq, Uses: 1})
+	if err != nil || v.Amount != 3500 {
+		t.Errorf("void of 1 of 2 uses redeemed for 7000: amount %d, %v; want 3500", v.Amount, err)
+	}
+}
+
+func TestPrepareIsRateLimited(t *testing.T) {
+	st, clock := fixture(t)
+	eng := terminal.New(st, nil, clock.Now, terminal.Config{FailureLimit: 3}, nil)
+	for i := 0; i < 3; i++ {
+		eng.Prepare(ctx, terminal.Input{Text: "CARD4444444" + string(rune('0'+i))})
+	}
+	if p, _ := eng.Prepare(ctx, terminal.Input{Text: secret(1)}); p.Reason != protocol.RateLimited {
+		t.Errorf("Prepare after 3 guesses: %s", p.Reason)
+	}
+	if d := eng.Commit(ctx, terminal.Input{Text: secret(1)}); d.Reason != protocol.RateLimited {
+		t.Errorf("Commit after 3 guessed previews: %s", d.Reason)
+	}
+}
+
+// TestIdempotencyKey: a register retrying COMMIT with the same key gets
+// the first decision back; nothing is redeemed twice.
+func TestIdempotencyKey(t *testing.T) {
+	st, clock := fixture(t)
+	eng := terminal.New(st, nil, clock.Now, terminal.Config{}, nil)
+	in := terminal.Input{Text: secret(2), Uses: 2, IdemKey: "POS-77-1", OrderRef: "POS-77"}
+	first := eng.Commit(ctx, in)
+	again := eng.Commit(ctx, in)
+	if first.Reason != protocol.Accepted || again.Reason != protocol.Accepted || again.Event != first.Event || again.Uses != 2 {
+		t.Fatalf("first %s %v, retry %s %v", first.Reason, first.Event, again.Reason, again.Event)
+	}
+	_, id := termtest.Secret(2)
+	if c, _ := st.CodeByID(ctx, id); c.UsesLeft != 8 || st.Head().Seq != 1 {
+		t.Errorf("after a retried commit: %d uses left, %d events; want 8 and 1", c.UsesLeft, st.Head().Seq)
+	}
+	in.IdemKey = "POS-77-2"
+	if d := eng.Commit(ctx, in); d.Event == first.Event || d.UsesLeft != 6 {
+		t.Errorf("a new key decided again: %v, %d left", d.Event, d.UsesLeft)
 	}
 }

@@ -13,8 +13,25 @@ import (
 // cache, without changing anything: the preview a cashier or a register
 // sees before committing. A refusal is a Preview with its reason; the error
 // is only for a store that cannot be read.
+//
+// Prepare counts toward the counter's rate limit like Commit, so previews
+// cannot be used to guess card secrets.
 func (e *Engine) Prepare(ctx context.Context, in Input) (Preview, error) {
-	return e.prepare(ctx, in, e.now())
+	now := e.now()
+	e.mu.Lock()
+	paused := now.Before(e.pausedUntil)
+	until := e.pausedUntil
+	e.mu.Unlock()
+	if paused {
+		return refuse(protocol.RateLimited, "too many failed scans: paused until %s", until.Format(time.TimeOnly)), nil
+	}
+	p, err := e.prepare(ctx, in, now)
+	if err == nil {
+		e.mu.Lock()
+		e.countFailure(p.Reason, now)
+		e.mu.Unlock()
+	}
+	return p, err
 }
 
 func refuse(r protocol.Reason, format string, args ...any) Preview {
@@ -34,6 +51,9 @@ func (e *Engine) prepare(ctx context.Context, in Input, now time.Time) (Preview,
 	}
 	if uses < 0 || uses > protocol.MaxUses {
 		return refuse(protocol.Malformed, "uses %d out of range", uses), nil
+	}
+	if err := checkInput(in); err != nil {
+		return refuse(protocol.Malformed, "%v", err), nil
 	}
 	c, err := protocol.ParseCode(in.Text)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/hexiao/hexiao/protocol"
 )
@@ -37,6 +36,14 @@ func (e *Engine) resolveLocked(ctx context.Context) ([]protocol.Event, error) {
 		ev.Kind, ev.Reason = protocol.KindAttempt, protocol.CannotRecord
 		ev.Uses, ev.Amount, ev.Step, ev.Voids = 0, 0, 0, nil
 		ev.Note = "interrupted before the verdict: not served"
+		// A pending record must always resolve: drop anything the journal
+		// would refuse.
+		if checkInput(Input{Cashier: ev.Cashier}) != nil {
+			ev.Cashier = ""
+		}
+		if checkInput(Input{OrderRef: ev.OrderRef, IdemKey: ev.IdemKey}) != nil {
+			ev.OrderRef, ev.IdemKey = "", ""
+		}
 		if _, err := e.store.Append(ctx, ev, nil); err != nil {
 			return out, fmt.Errorf("resolve pending seq %d: %w", p.Seq, err)
 		}
@@ -57,7 +64,7 @@ type VoidRequest struct {
 
 // VoidError says why a void was refused.
 type VoidError struct {
-	Code    string // not_found, not_redemption, already_voided, bad_uses, no_undo, window_passed, settled, refused
+	Code    string // not_found, not_redemption, already_voided, bad_uses, bad_manager, no_undo, window_passed, settled, refused
 	Message string
 }
 
@@ -78,6 +85,9 @@ func (e *Engine) Void(ctx context.Context, r VoidRequest) (Decision, error) {
 		return Decision{}, err
 	}
 	now := e.now()
+	if err := checkInput(Input{Cashier: r.Manager}); err != nil {
+		return Decision{}, voidErr("bad_manager", "manager: %v", err)
+	}
 	red, voided, err := e.store.Redemption(ctx, r.Seq)
 	if errors.Is(err, ErrNotFound) {
 		return Decision{}, voidErr("not_found", "no event %d in this terminal's journal", r.Seq)
@@ -123,9 +133,10 @@ func (e *Engine) Void(ctx context.Context, r VoidRequest) (Decision, error) {
 		V: protocol.WireVersion, Terminal: red.Terminal, Kind: protocol.KindVoid, At: now, Store: red.Store,
 		Cashier: r.Manager, Mode: e.modeLocked(), Entry: red.Entry, Reason: protocol.Accepted,
 		Code: red.Code, Format: red.Format, Campaign: red.Campaign, Uses: uses,
-		Amount: camp.FaceValue * int64(uses), Voids: &protocol.EventRef{Terminal: red.Terminal, Seq: red.Seq},
+		Amount: red.Amount * int64(uses) / int64(red.Uses), Voids: &protocol.EventRef{Terminal: red.Terminal, Seq: red.Seq},
 		OrderRef: red.OrderRef, Note: truncate(r.Note, protocol.MaxNoteLen),
 	}
+	up := &CodeUpdate{Code: code, Delta: uses}
 	code.UsesLeft = min(code.Uses, code.UsesLeft+uses)
 	p := Preview{Reason: protocol.Accepted, Code: code, Campaign: camp, Uses: uses, Amount: ev.Amount}
 	if ev.Mode == protocol.ModeOnline {
@@ -139,6 +150,9 @@ func (e *Engine) Void(ctx context.Context, r VoidRequest) (Decision, error) {
 		cctx, cancel := context.WithTimeout(ctx, e.cfg.ClaimTimeout)
 		reply, err := e.link.Claim(cctx, req)
 		cancel()
+		if err == nil && (reply.Seq != seq || reply.Terminal != ev.Terminal) {
+			err = fmt.Errorf("reply for %s:%d to the claim for %s:%d", reply.Terminal, reply.Seq, ev.Terminal, seq)
+		}
 		switch {
 		case err != nil:
 			e.online = false
@@ -153,10 +167,11 @@ func (e *Engine) Void(ctx context.Context, r VoidRequest) (Decision, error) {
 			}
 			return Decision{}, voidErr("refused", "the hub refused the void: %s", reply.Reason.Text(protocol.LangEN))
 		default:
-			code.UsesLeft = reply.UsesLeft
+			left := reply.UsesLeft
+			up.SetLeft, code.UsesLeft = &left, left
 		}
 	}
-	ref, err := e.store.Append(ctx, ev, &code)
+	ref, err := e.store.Append(ctx, ev, up)
 	if err != nil {
 		if ev.Seq != 0 {
 			e.resolved = false
@@ -165,6 +180,3 @@ func (e *Engine) Void(ctx context.Context, r VoidRequest) (Decision, error) {
 	}
 	return Decision{Preview: p, Mode: ev.Mode, Event: ref, UsesLeft: code.UsesLeft, At: now}, nil
 }
-
-// dayOf is the business day of t at this terminal's store.
-func (e *Engine) dayOf(t time.Time) string { return businessDay(t, e.ident().Location) }

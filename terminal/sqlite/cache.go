@@ -14,9 +14,9 @@ import (
 
 // statements are the prepared statements of the scan path.
 type statements struct {
-	codeByID, codeBySecret, settled, redemption, voided *sql.Stmt // on the read pool
-	insJournal, insOutbox, setHead, upsertCode, insCode *sql.Stmt // on the writer
-	delPending                                          *sql.Stmt
+	codeByID, codeBySecret, settled, redemption, voided, byIdemKey *sql.Stmt // on the read pool
+	insJournal, insOutbox, setHead, updateCode, insCode            *sql.Stmt // on the writer
+	delPending, countPending                                       *sql.Stmt
 }
 
 const codeCols = `id, campaign, format, secret_hash, seed, uses, uses_left, status, valid_from, valid_until, scope, last_used, last_step`
@@ -39,19 +39,26 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 	st.settled = p(r, `SELECT count(*) FROM locks WHERE store = ? AND day = ?`)
 	st.redemption = p(r, `SELECT body FROM journal WHERE seq = ?`)
 	st.voided = p(r, `SELECT coalesce(sum(uses), 0) FROM journal WHERE voids = ? AND kind = 'void'`)
-	st.insJournal = p(w, `INSERT INTO journal (seq, body, sig, hash, kind, at, day, code, campaign, reason, mode, uses, amount, voids, cashier)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	st.byIdemKey = p(r, `SELECT body FROM journal WHERE idem_key = ?`)
+	st.insJournal = p(w, `INSERT INTO journal (seq, body, sig, hash, kind, at, day, code, campaign, reason, mode, uses, amount, voids, cashier, idem_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	st.insOutbox = p(w, `INSERT INTO outbox (seq) VALUES (?)`)
 	st.setHead = p(w, `UPDATE meta SET v = CASE k WHEN 'head_seq' THEN ? ELSE ? END WHERE k IN ('head_seq', 'head_hash')`)
-	st.upsertCode = p(w, `UPDATE codes SET uses_left = ?, status = ?, last_used = ?, last_step = ? WHERE id = ?`)
+	st.updateCode = p(w, `UPDATE codes SET
+		uses_left = coalesce(?1, max(0, min(uses, uses_left + ?2))),
+		status = coalesce(?3, status),
+		last_used = CASE WHEN ?4 IS NOT NULL AND (last_used IS NULL OR last_used < ?4) THEN ?4 ELSE last_used END,
+		last_step = max(coalesce(last_step, 0), ?5)
+		WHERE id = ?6`)
+	st.countPending = p(w, `SELECT count(*) FROM pending`)
 	st.insCode = p(w, `INSERT INTO codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	st.delPending = p(w, `DELETE FROM pending WHERE seq = ?`)
 	return err
 }
 
 func (st *statements) close() {
-	for _, s := range []*sql.Stmt{st.codeByID, st.codeBySecret, st.settled, st.redemption, st.voided,
-		st.insJournal, st.insOutbox, st.setHead, st.upsertCode, st.insCode, st.delPending} {
+	for _, s := range []*sql.Stmt{st.codeByID, st.codeBySecret, st.settled, st.redemption, st.voided, st.byIdemKey,
+		st.insJournal, st.insOutbox, st.setHead, st.updateCode, st.insCode, st.delPending, st.countPending} {
 		if s != nil {
 			s.Close()
 		}

@@ -17,6 +17,7 @@ import (
 type ImportStats struct {
 	Snapshot  string
 	AsOf      uint64
+	Acked     uint64 // this terminal's events the snapshot already counts
 	Pages     int
 	Codes     int
 	Campaigns int
@@ -36,11 +37,22 @@ func (s *Store) Import(ctx context.Context, r io.Reader) (ImportStats, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	var st ImportStats
+	cursor, err := s.FeedCursor(ctx)
+	if err != nil {
+		return st, fmt.Errorf("import: %w", err)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return st, fmt.Errorf("import: %w", err)
 	}
 	defer tx.Rollback()
+	// Codes this terminal's unacknowledged events name, as the cache has
+	// them: a snapshot that lacks one (a signed code first seen here) must
+	// not make the terminal forget its use.
+	kept, err := s.localCodes(ctx, tx)
+	if err != nil {
+		return st, err
+	}
 	// Building the card-secret index once at the end, sorted, is far faster
 	// than a million random inserts into it.
 	if _, err := tx.ExecContext(ctx, "DROP INDEX codes_secret"); err != nil {
@@ -77,9 +89,15 @@ func (s *Store) Import(ctx context.Context, r io.Reader) (ImportStats, error) {
 			return st, fmt.Errorf("import: line %d: the hub reported %s: %s", line, p.Problem.Code, p.Problem.Message)
 		}
 		if st.Pages == 0 {
-			st.Snapshot, st.AsOf = p.Snapshot, p.AsOf
+			st.Snapshot, st.AsOf, st.Acked = p.Snapshot, p.AsOf, p.Acked
+			if p.Terminal != "" && p.Terminal != s.Identity().Terminal {
+				return st, fmt.Errorf("import: line %d: the snapshot was made for terminal %s, this is %s", line, p.Terminal, s.Identity().Terminal)
+			}
+			if p.AsOf < cursor {
+				return st, fmt.Errorf("import: line %d: the snapshot is as of feed seq %d, older than the cache (%d): nothing imported", line, p.AsOf, cursor)
+			}
 		}
-		if p.Snapshot != st.Snapshot || p.AsOf != st.AsOf || p.Page != st.Pages {
+		if p.Snapshot != st.Snapshot || p.AsOf != st.AsOf || p.Acked != st.Acked || p.Page != st.Pages {
 			return st, fmt.Errorf("import: line %d: page %d of snapshot %s as of %d, want page %d of %s as of %d",
 				line, p.Page, p.Snapshot, p.AsOf, st.Pages, st.Snapshot, st.AsOf)
 		}
@@ -131,7 +149,11 @@ func (s *Store) Import(ctx context.Context, r io.Reader) (ImportStats, error) {
 	if _, err := tx.ExecContext(ctx, createSecretIndex); err != nil {
 		return st, fmt.Errorf("import: index card secrets: %w", err)
 	}
-	if err := s.reapplyOutbox(ctx, tx); err != nil {
+	restored, err := s.restoreLocalCodes(ctx, tx, kept)
+	if err != nil {
+		return st, err
+	}
+	if err := s.reapplyOutbox(ctx, tx, st.Acked, restored); err != nil {
 		return st, err
 	}
 	meta := map[string]string{"feed_cursor": fmt.Sprint(st.AsOf)}
@@ -169,10 +191,57 @@ func putJSON(ctx context.Context, tx *sql.Tx, table, id string, v any) error {
 	return nil
 }
 
-// reapplyOutbox applies the uses of events the hub has not acknowledged to
-// freshly imported codes.
-func (s *Store) reapplyOutbox(ctx context.Context, tx *sql.Tx) error {
-	rows, err := tx.QueryContext(ctx, "SELECT body FROM journal JOIN outbox USING (seq) WHERE kind IN ('redemption', 'void') ORDER BY seq")
+// localCodes reads the cached rows of the codes this terminal's
+// unacknowledged events name.
+func (s *Store) localCodes(ctx context.Context, tx *sql.Tx) ([][]any, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+codeCols+` FROM codes WHERE id IN
+		(SELECT code FROM journal JOIN outbox USING (seq) WHERE code IS NOT NULL)`)
+	if err != nil {
+		return nil, fmt.Errorf("import: read local codes: %w", err)
+	}
+	defer rows.Close()
+	var out [][]any
+	for rows.Next() {
+		row := make([]any, 13)
+		ptrs := make([]any, len(row))
+		for i := range row {
+			ptrs[i] = &row[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("import: read local codes: %w", err)
+		}
+		out = append(out, row)
+	}
+	return out, rows.Err()
+}
+
+// restoreLocalCodes puts back, as they were, the kept codes the snapshot
+// does not carry, and returns their ids: their state already includes this
+// terminal's events.
+func (s *Store) restoreLocalCodes(ctx context.Context, tx *sql.Tx, kept [][]any) (map[string]bool, error) {
+	restored := map[string]bool{}
+	for _, row := range kept {
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO codes (`+codeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row...)
+		if err != nil {
+			return nil, fmt.Errorf("import: keep local code: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			switch id := row[0].(type) {
+			case string:
+				restored[id] = true
+			case []byte:
+				restored[string(id)] = true
+			}
+		}
+	}
+	return restored, nil
+}
+
+// reapplyOutbox applies the uses of this terminal's events after acked
+// that the hub has not acknowledged to the freshly imported codes, except
+// those restored as they were.
+func (s *Store) reapplyOutbox(ctx context.Context, tx *sql.Tx, acked uint64, restored map[string]bool) error {
+	rows, err := tx.QueryContext(ctx, "SELECT body FROM journal JOIN outbox USING (seq) WHERE kind IN ('redemption', 'void') AND seq > ? ORDER BY seq", acked)
 	if err != nil {
 		return fmt.Errorf("import: read outbox: %w", err)
 	}
@@ -194,6 +263,9 @@ func (s *Store) reapplyOutbox(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("import: read outbox: %w", err)
 	}
 	for _, e := range evs {
+		if restored[e.Code] {
+			continue
+		}
 		delta := -e.Uses
 		if e.Kind == protocol.KindVoid {
 			delta = e.Uses

@@ -67,7 +67,7 @@ func (s *Store) Pending(ctx context.Context) ([]terminal.Pending, error) {
 
 // Append chains, signs and records e and the code's new state in one
 // transaction, durable (WAL, synchronous=FULL) when it returns nil.
-func (s *Store) Append(ctx context.Context, e protocol.Event, code *protocol.CodeState) (protocol.EventRef, error) {
+func (s *Store) Append(ctx context.Context, e protocol.Event, up *terminal.CodeUpdate) (protocol.EventRef, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	s.mu.RLock()
@@ -94,9 +94,18 @@ func (s *Store) Append(ctx context.Context, e protocol.Event, code *protocol.Cod
 	}
 	defer tx.Rollback()
 	st := func(s *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, s) }
+	if !fromPending {
+		var n int
+		if err := st(s.stmts.countPending).QueryRowContext(ctx).Scan(&n); err != nil {
+			return protocol.EventRef{}, fmt.Errorf("append: %w", err)
+		}
+		if n > 0 {
+			return protocol.EventRef{}, fmt.Errorf("append: a decision is pending: resolve it first")
+		}
+	}
 	if _, err := st(s.stmts.insJournal).ExecContext(ctx, e.Seq, []byte(se.Body), se.Sig, hash[:], string(e.Kind),
 		e.At.UnixMilli(), e.At.In(id.Location).Format("2006-01-02"), nullStr(e.Code), nullStr(e.Campaign),
-		string(e.Reason), string(e.Mode), e.Uses, e.Amount, voids, nullStr(e.Cashier)); err != nil {
+		string(e.Reason), string(e.Mode), e.Uses, e.Amount, voids, nullStr(e.Cashier), nullStr(e.IdemKey)); err != nil {
 		return protocol.EventRef{}, fmt.Errorf("append: %w", err)
 	}
 	if _, err := st(s.stmts.insOutbox).ExecContext(ctx, e.Seq); err != nil {
@@ -110,8 +119,8 @@ func (s *Store) Append(ctx context.Context, e protocol.Event, code *protocol.Cod
 			return protocol.EventRef{}, fmt.Errorf("append: pending: %w", err)
 		}
 	}
-	if code != nil {
-		if err := s.putCodeState(ctx, tx, code); err != nil {
+	if up != nil {
+		if err := s.updateCode(ctx, tx, up); err != nil {
 			return protocol.EventRef{}, err
 		}
 	}
@@ -130,21 +139,59 @@ func (s *Store) Append(ctx context.Context, e protocol.Event, code *protocol.Cod
 	return e.Ref(), nil
 }
 
-// putCodeState updates a cached code's mutable state, inserting the code
-// if the cache lacks it (a signed code seen for the first time).
-func (s *Store) putCodeState(ctx context.Context, tx *sql.Tx, c *protocol.CodeState) error {
-	res, err := tx.StmtContext(ctx, s.stmts.upsertCode).ExecContext(ctx, c.UsesLeft, statusCodes[c.Status],
-		unixMilliOrNull(c.LastUsed), c.LastStep, c.ID)
+// updateCode applies a decision to the cached code as it is now (deltas,
+// not a state read before a claim), inserting the code if the cache lacks
+// it (a signed code seen for the first time).
+func (s *Store) updateCode(ctx context.Context, tx *sql.Tx, up *terminal.CodeUpdate) error {
+	var setLeft, status, used any
+	if up.SetLeft != nil {
+		setLeft = *up.SetLeft
+	}
+	if up.Status != "" {
+		status = statusCodes[up.Status]
+	}
+	if !up.Used.IsZero() {
+		used = up.Used.UnixMilli()
+	}
+	c := up.Code
+	res, err := tx.StmtContext(ctx, s.stmts.updateCode).ExecContext(ctx, setLeft, up.Delta, status, used, up.Step, c.ID)
 	if err != nil {
 		return fmt.Errorf("append: code %s: %w", c.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
 		return nil
 	}
-	if _, err := tx.StmtContext(ctx, s.stmts.insCode).ExecContext(ctx, s.codeArgs(c)...); err != nil {
+	c.UsesLeft = max(0, min(c.Uses, c.UsesLeft+up.Delta))
+	if up.SetLeft != nil {
+		c.UsesLeft = *up.SetLeft
+	}
+	if up.Status != "" {
+		c.Status = up.Status
+	}
+	if up.Used.After(c.LastUsed) {
+		c.LastUsed = up.Used
+	}
+	c.LastStep = max(c.LastStep, up.Step)
+	if _, err := tx.StmtContext(ctx, s.stmts.insCode).ExecContext(ctx, s.codeArgs(&c)...); err != nil {
 		return fmt.Errorf("append: code %s: %w", c.ID, err)
 	}
 	return nil
+}
+
+// ByIdemKey returns the event recorded under a register's idempotency key.
+func (s *Store) ByIdemKey(ctx context.Context, key string) (protocol.Event, error) {
+	var body []byte
+	err := s.stmts.byIdemKey.QueryRowContext(ctx, key).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return protocol.Event{}, terminal.ErrNotFound
+	} else if err != nil {
+		return protocol.Event{}, fmt.Errorf("read idempotency key: %w", err)
+	}
+	var e protocol.Event
+	if err := json.Unmarshal(body, &e); err != nil {
+		return e, &CorruptError{Problem: err.Error()}
+	}
+	return e, nil
 }
 
 func nullStr(s string) any {
@@ -207,7 +254,8 @@ func (s *Store) Events(ctx context.Context, from uint64, limit int) ([]protocol.
 // every body is authentic (each links to the one before). Any mismatch is a
 // *CorruptError.
 func (s *Store) verifyJournal(ctx context.Context) error {
-	rows, err := s.r.QueryContext(ctx, "SELECT seq, body, sig, hash FROM journal ORDER BY seq")
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, body, sig, hash, kind, uses, amount, voids, mode,
+		coalesce(campaign, ''), coalesce(code, ''), reason, coalesce(idem_key, '') FROM journal ORDER BY seq`)
 	if err != nil {
 		return fmt.Errorf("read journal: %w", err)
 	}
@@ -217,18 +265,17 @@ func (s *Store) verifyJournal(ctx context.Context) error {
 		want     uint64 = 1
 		lastBody []byte
 		lastSig  []byte
-		link     struct {
-			Terminal string        `json:"terminal"`
-			Seq      uint64        `json:"seq"`
-			Prev     protocol.Hash `json:"prev"`
-		}
 	)
 	for rows.Next() {
 		var (
-			seq              uint64
-			body, sig, hashB []byte
+			seq                                      uint64
+			body, sig, hashB                         []byte
+			kind, mode, campaign, code, reason, idem string
+			uses                                     int
+			amount                                   int64
+			voids                                    sql.NullInt64
 		)
-		if err := rows.Scan(&seq, &body, &sig, &hashB); err != nil {
+		if err := rows.Scan(&seq, &body, &sig, &hashB, &kind, &uses, &amount, &voids, &mode, &campaign, &code, &reason, &idem); err != nil {
 			return &CorruptError{Seq: want, Problem: err.Error()}
 		}
 		if seq != want {
@@ -238,9 +285,19 @@ func (s *Store) verifyJournal(ctx context.Context) error {
 		if !bytes.Equal(sum[:], hashB) {
 			return &CorruptError{Seq: seq, Problem: "its body does not match its hash (edited or damaged)"}
 		}
-		link.Prev = protocol.Hash{}
+		var link protocol.Event
 		if err := json.Unmarshal(body, &link); err != nil {
 			return &CorruptError{Seq: seq, Problem: "its body does not parse: " + err.Error()}
+		}
+		// The copied columns are what queries (voids, exposure, import) read:
+		// they must say what the signed body says.
+		var bodyVoids sql.NullInt64
+		if link.Voids != nil && link.Voids.Terminal == link.Terminal {
+			bodyVoids = sql.NullInt64{Int64: int64(link.Voids.Seq), Valid: true}
+		}
+		if kind != string(link.Kind) || uses != link.Uses || amount != link.Amount || voids != bodyVoids ||
+			mode != string(link.Mode) || campaign != link.Campaign || code != link.Code || reason != string(link.Reason) || idem != link.IdemKey {
+			return &CorruptError{Seq: seq, Problem: "its columns do not match its signed body (edited)"}
 		}
 		if link.Seq != seq || link.Terminal != s.id.Terminal {
 			return &CorruptError{Seq: seq, Problem: fmt.Sprintf("its body says event %s:%d", link.Terminal, link.Seq)}
@@ -264,6 +321,27 @@ func (s *Store) verifyJournal(ctx context.Context) error {
 		if _, err := se.Verify(s.PublicKey()); err != nil {
 			return &CorruptError{Seq: last, Problem: "the last event is not signed by this terminal: " + err.Error()}
 		}
+	}
+	// The outbox is exactly the events after the hub's acknowledgement.
+	acked, err := s.acked(ctx)
+	if err != nil {
+		return err
+	}
+	var lo, hi sql.NullInt64
+	var n int64
+	if err := s.r.QueryRowContext(ctx, "SELECT min(seq), max(seq), count(*) FROM outbox").Scan(&lo, &hi, &n); err != nil {
+		return fmt.Errorf("read outbox: %w", err)
+	}
+	if acked > last || uint64(n) != last-acked || n > 0 && (uint64(lo.Int64) != acked+1 || uint64(hi.Int64) != last) {
+		return &CorruptError{Seq: acked + 1, Problem: fmt.Sprintf("the outbox holds %d events from %d to %d, want every event from %d to %d (edited)",
+			n, lo.Int64, hi.Int64, acked+1, last)}
+	}
+	// At most one decision is pending, and it takes the next seq.
+	if err := s.r.QueryRowContext(ctx, "SELECT min(seq), max(seq), count(*) FROM pending").Scan(&lo, &hi, &n); err != nil {
+		return fmt.Errorf("read pending: %w", err)
+	}
+	if n > 1 || n == 1 && uint64(lo.Int64) != last+1 {
+		return &CorruptError{Seq: uint64(lo.Int64), Problem: fmt.Sprintf("%d pending decisions from %d, want at most one at %d", n, lo.Int64, last+1)}
 	}
 	return nil
 }
@@ -336,4 +414,55 @@ func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("outbox depth: %w", err)
 	}
 	return n, nil
+}
+
+// acked is the hub's acknowledgement watermark: every event up to it is in
+// the hub's ledger.
+func (s *Store) acked(ctx context.Context) (uint64, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, "SELECT v FROM meta WHERE k = 'acked'").Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("read acked: %w", err)
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, &CorruptError{Problem: fmt.Sprintf("acked %q is not a number", v)}
+	}
+	return n, nil
+}
+
+// Acknowledge records the hub's application ack: events up to seq are in
+// its ledger, so they leave the outbox (and the offline exposure). A
+// watermark at or below the current one changes nothing; one beyond the
+// journal is an error.
+func (s *Store) Acknowledge(ctx context.Context, seq uint64) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	acked, err := s.acked(ctx)
+	if err != nil {
+		return err
+	}
+	if seq <= acked {
+		return nil
+	}
+	if head := s.Head().Seq; seq > head {
+		return fmt.Errorf("acknowledge %d: the journal ends at %d", seq, head)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("acknowledge: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "DELETE FROM outbox WHERE seq <= ?", seq); err != nil {
+		return fmt.Errorf("acknowledge: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (k, v) VALUES ('acked', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", strconv.FormatUint(seq, 10)); err != nil {
+		return fmt.Errorf("acknowledge: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("acknowledge: %w", err)
+	}
+	return s.loadExposure(ctx)
 }

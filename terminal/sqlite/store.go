@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -32,6 +33,7 @@ const (
 	KeyFile    = "terminal.key" // the terminal's Ed25519 signing key (seed), 0600
 	CacheKey   = "cache.key"    // AES-256 key sealing dynamic-code seeds, 0600
 	PepperFile = "pepper"       // the hub's card-secret pepper, 0600
+	LockFile   = "lock"         // held by the process that has the store open
 )
 
 var _ terminal.Store = (*Store)(nil)
@@ -40,6 +42,7 @@ var _ terminal.Store = (*Store)(nil)
 // concurrent use.
 type Store struct {
 	dir   string
+	lock  *os.File
 	w     *sql.DB // one connection: every write, in IMMEDIATE transactions
 	r     *sql.DB // read-only connections
 	log   *slog.Logger
@@ -151,6 +154,37 @@ func Open(ctx context.Context, dir string, log *slog.Logger) (*Store, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w (run hexiao-terminal init or enroll first)", dir, ErrNotSetUp)
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := open(ctx, dir, path, log)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+// lockDir takes an exclusive lock on the data directory, so two processes
+// (a headless terminal and an import, say) never share one journal.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s is in use by another hexiao-terminal process: stop it first", dir)
+		}
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return f, nil
+}
+
+func open(ctx context.Context, dir, path string, log *slog.Logger) (*Store, error) {
 	seed, err := readSecret(filepath.Join(dir, KeyFile), ed25519.SeedSize)
 	if err != nil {
 		return nil, err
@@ -210,7 +244,11 @@ func (s *Store) init(ctx context.Context) error {
 // Close closes the database.
 func (s *Store) Close() error {
 	s.stmts.close()
-	return errors.Join(s.r.Close(), s.w.Close())
+	err := errors.Join(s.r.Close(), s.w.Close())
+	if s.lock != nil {
+		s.lock.Close() // releases the flock
+	}
+	return err
 }
 
 // Dir is the data directory.
@@ -294,23 +332,27 @@ func (s *Store) loadMeta(ctx context.Context) error {
 	if m["terminal"] == "" || m["store"] == "" {
 		return fmt.Errorf("%s: %w (identity missing)", s.dir, ErrNotSetUp)
 	}
-	s.id = terminal.Identity{Terminal: m["terminal"], Store: m["store"], Region: m["region"]}
-	if s.id.Location, err = time.LoadLocation(m["timezone"]); err != nil {
+	id := terminal.Identity{Terminal: m["terminal"], Store: m["store"], Region: m["region"]}
+	if id.Location, err = time.LoadLocation(m["timezone"]); err != nil {
 		return fmt.Errorf("store time zone %q: %w", m["timezone"], err)
 	}
-	s.headSeq, err = strconv.ParseUint(m["head_seq"], 10, 64)
+	headSeq, err := strconv.ParseUint(m["head_seq"], 10, 64)
 	if err != nil {
 		return &CorruptError{Problem: fmt.Sprintf("head_seq %q is not a number", m["head_seq"])}
 	}
-	if err := s.headHash.UnmarshalText([]byte(m["head_hash"])); err != nil {
+	var headHash protocol.Hash
+	if err := headHash.UnmarshalText([]byte(m["head_hash"])); err != nil {
 		return &CorruptError{Problem: fmt.Sprintf("head_hash: %v", err)}
 	}
+	var contact time.Time
 	if v := m["last_contact"]; v != "" {
-		ms, err := strconv.ParseInt(v, 10, 64)
-		if err == nil {
-			s.contact = time.UnixMilli(ms)
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+			contact = time.UnixMilli(ms)
 		}
 	}
+	s.mu.Lock()
+	s.id, s.headSeq, s.headHash, s.contact = id, headSeq, headHash, contact
+	s.mu.Unlock()
 	return nil
 }
 

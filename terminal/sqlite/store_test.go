@@ -111,6 +111,11 @@ func TestDamagedJournalIsRefused(t *testing.T) {
 		{"hole", []string{`DELETE FROM journal WHERE seq = 3`}, 3, "missing"},
 		{"reordered", []string{`UPDATE journal SET seq = 9 WHERE seq = 2`, `UPDATE journal SET seq = 2 WHERE seq = 3`, `UPDATE journal SET seq = 3 WHERE seq = 9`}, 2, "says event"},
 		{"forged tail", []string{`UPDATE journal SET sig = zeroblob(64) WHERE seq = 5`}, 5, "not signed"},
+		{"void column cleared", []string{`UPDATE journal SET voids = NULL WHERE seq = 5`}, 5, "columns do not match"},
+		{"outbox row dropped", []string{`DELETE FROM outbox WHERE seq = 1`}, 1, "outbox"},
+		{"outbox hole", []string{`DELETE FROM outbox WHERE seq = 3`}, 1, "outbox"},
+		{"outbox emptied", []string{`DELETE FROM outbox`}, 1, "outbox"},
+		{"stale pending", []string{`INSERT INTO pending (seq, body) VALUES (3, '{}')`}, 3, "pending"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,7 +133,9 @@ func TestDamagedJournalIsRefused(t *testing.T) {
 				h := (protocol.SignedEvent{Body: body}).Hash()
 				tamper(t, dir)
 				db, _ = sql.Open("sqlite3", "file:"+filepath.Join(dir, sqlite.DBFile))
-				if _, err := db.Exec("UPDATE journal SET body = ?, hash = ? WHERE seq = 1", body, h[:]); err != nil {
+				// Body, hash and the copied column all edited alike: only the
+				// chain link from event 2 gives it away.
+				if _, err := db.Exec("UPDATE journal SET body = ?, hash = ?, uses = 1 WHERE seq = 1", body, h[:]); err != nil {
 					t.Fatal(err)
 				}
 				db.Close()
@@ -255,7 +262,8 @@ func TestNoSecretInTheClear(t *testing.T) {
 }
 
 func TestOpenRefusesLooseKeyFile(t *testing.T) {
-	_, dir := termtest.Open(t, termtest.Snapshot{})
+	st, dir := termtest.Open(t, termtest.Snapshot{})
+	st.Close()
 	if err := os.Chmod(filepath.Join(dir, sqlite.KeyFile), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -347,4 +355,115 @@ func FuzzImport(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestOneProcessPerDirectory: a second Open of a directory in use is
+// refused, and allowed again once the first closes.
+func TestOneProcessPerDirectory(t *testing.T) {
+	st, dir := termtest.Open(t, termtest.Snapshot{})
+	if _, err := reopen(t, dir); err == nil || !strings.Contains(err.Error(), "in use by another hexiao-terminal") {
+		t.Fatalf("second Open = %v, want the in-use refusal", err)
+	}
+	st.Close()
+	if _, err := reopen(t, dir); err != nil {
+		t.Errorf("Open after Close: %v", err)
+	}
+}
+
+func TestAcknowledge(t *testing.T) {
+	ctx := context.Background()
+	st, dir := redeemSome(t) // 5 events, secret 1 (3 uses) and 2 (1 use) offline
+	if n, _ := st.OfflineExposure("c1"); n != 2 {
+		t.Fatalf("exposure %d before ack, want 2", n)
+	}
+	if err := st.Acknowledge(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := st.OutboxDepth(ctx); d != 2 {
+		t.Errorf("outbox %d after ack 3, want 2", d)
+	}
+	if n, _ := st.OfflineExposure("c1"); n != 0 {
+		t.Errorf("exposure %d after ack 3, want 0 (both redemptions acknowledged)", n)
+	}
+	if err := st.Acknowledge(ctx, 2); err != nil {
+		t.Errorf("an older watermark: %v", err)
+	}
+	if err := st.Acknowledge(ctx, 9); err == nil {
+		t.Error("acknowledged beyond the journal")
+	}
+	st.Close()
+	if _, err := reopen(t, dir); err != nil {
+		t.Errorf("reopen after acks: %v", err)
+	}
+}
+
+// TestImportKeepsLocalOnlyCodes: a signed code first seen here and
+// redeemed offline stays used up after a snapshot that does not list it.
+func TestImportKeepsLocalOnlyCodes(t *testing.T) {
+	ctx := context.Background()
+	snap := termtest.Snapshot{Campaigns: []protocol.Campaign{termtest.Campaign("c1")}}
+	st, _ := termtest.Open(t, snap)
+	eng := terminal.New(st, nil, func() time.Time { return termtest.Now }, terminal.Config{}, nil)
+	code := termtest.Signed(t, "CLOCAL1", "c1", 1)
+	if d := eng.Commit(ctx, terminal.Input{Text: code}); d.Reason != protocol.Accepted {
+		t.Fatal(d.Reason)
+	}
+	if _, err := st.Import(ctx, bytes.NewReader(snap.File(t, 0))); err != nil {
+		t.Fatal(err)
+	}
+	if d := eng.Commit(ctx, terminal.Input{Text: code}); d.Reason != protocol.UsedUp {
+		t.Errorf("the same signed code after an import: %s, want used_up", d.Reason)
+	}
+}
+
+// TestImportAckedAndAge: a snapshot made for this terminal re-applies only
+// events after its acked watermark, and one older than the cache is refused.
+func TestImportAckedAndAge(t *testing.T) {
+	ctx := context.Background()
+	st, _ := redeemSome(t) // seq 1: 3 uses of secret 1; seq 3: 1 use of secret 2; seq 5: void of 1 use of seq 1
+	camp := termtest.Campaign("c1")
+	camp.Uses = 10
+	c1, c2 := termtest.SecretCode(1, "c1", 10), termtest.SecretCode(2, "c1", 10)
+	c1.UsesLeft = 7 // the hub counted seq 1 (and knows nothing of 3 and 5)
+	file := func(asOf, acked uint64, term string) []byte {
+		p := protocol.SnapshotPage{Terminal: term, Snapshot: "s", AsOf: asOf, Acked: acked, Last: true,
+			Campaigns: []protocol.Campaign{camp}, Codes: []protocol.CodeState{c1, c2}}
+		b, err := protocol.Encode(&p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append(b, '\n')
+	}
+	if _, err := st.Import(ctx, bytes.NewReader(file(10, 2, termtest.Terminal))); err != nil {
+		t.Fatal(err)
+	}
+	for n, want := range map[int]int{1: 8, 2: 9} {
+		_, id := termtest.Secret(n)
+		if c, _ := st.CodeByID(ctx, id); c.UsesLeft != want {
+			t.Errorf("code %s: %d uses left, want %d", id, c.UsesLeft, want)
+		}
+	}
+	if _, err := st.Import(ctx, bytes.NewReader(file(9, 0, ""))); err == nil || !strings.Contains(err.Error(), "older than the cache") {
+		t.Errorf("older snapshot: %v", err)
+	}
+	if _, err := st.Import(ctx, bytes.NewReader(file(11, 0, "T-OTHER"))); err == nil || !strings.Contains(err.Error(), "made for terminal T-OTHER") {
+		t.Errorf("another terminal's snapshot: %v", err)
+	}
+}
+
+func TestAppendRefusedWhilePending(t *testing.T) {
+	ctx := context.Background()
+	st, _ := termtest.Open(t, termtest.Snapshot{})
+	ev := protocol.Event{Terminal: termtest.Terminal, Kind: protocol.KindAttempt, At: termtest.Now,
+		Store: termtest.Store, Mode: protocol.ModeOffline, Reason: protocol.Malformed}
+	if _, err := st.Pend(ctx, terminal.Pending{Claim: ev}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Append(ctx, ev, nil); err == nil || !strings.Contains(err.Error(), "pending") {
+		t.Errorf("Append while a decision is pending: %v", err)
+	}
+	ev.Seq = 1
+	if _, err := st.Append(ctx, ev, nil); err != nil {
+		t.Errorf("Append finishing the pending decision: %v", err)
+	}
 }

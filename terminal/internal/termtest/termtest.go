@@ -170,12 +170,18 @@ type Link struct {
 	Reply  protocol.ClaimReply
 	Err    error
 	Hang   bool
+	During func() // runs while the claim is under way
 	Claims []protocol.ClaimRequest
+	// WrongSeq answers with another seq, as a late reply to an older claim.
+	WrongSeq bool
 }
 
 // Claim answers as configured.
 func (l *Link) Claim(ctx context.Context, req protocol.ClaimRequest) (protocol.ClaimReply, error) {
 	l.Claims = append(l.Claims, req)
+	if l.During != nil {
+		l.During()
+	}
 	if l.Hang {
 		<-ctx.Done()
 		return protocol.ClaimReply{}, ctx.Err()
@@ -185,5 +191,8 @@ func (l *Link) Claim(ctx context.Context, req protocol.ClaimRequest) (protocol.C
 	}
 	r := l.Reply
 	r.Terminal, r.Seq, r.HubTime = req.Terminal, req.Seq, Now
+	if l.WrongSeq {
+		r.Seq--
+	}
 	return r, nil
 }

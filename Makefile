@@ -29,13 +29,16 @@ build: ## build bin/hexiao-hub and bin/hexiao-terminal (VERSION stamps them)
 deps: ## check (as root: install) the Debian packages and the Go the tests need
 	@scripts/deps.sh
 
-test: deps ## gofmt, go vet, go mod verify, go mod tidy check, go test -race
+test: deps ## gofmt, go vet, go mod verify, go mod tidy check, go test -race, every benchmark once
 	@scripts/gofmt.sh
 	$(GO) vet ./...
 	$(GO) mod verify
 	@echo '$(GO) mod tidy -diff'
 	@$(GO) mod tidy -diff || { echo 'go.mod/go.sum are not tidy: run go mod tidy (diff above)' >&2; exit 1; }
 	$(GO) test -race -count=1 ./...
+	@echo 'benchmarks, once each (-short skips the 1,000,000-code set-ups)'
+	@out=$$(mktemp) && $(GO) test -run='^$$' -bench=. -benchtime=1x -short -count=1 ./... > $$out 2>&1 \
+		|| { cat $$out; rm -f $$out; exit 1; }; rm -f $$out
 
 bench: ## run benchmarks (BENCHTIME=1s, PKG=./...)
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -count=1 $(PKG)

@@ -121,7 +121,7 @@ func BenchmarkBatchDecodeVerifyLinked(b *testing.B) { benchBatch(b, VerifyChainL
 
 func benchBatch(b *testing.B, verify func(ChainHead, ed25519.PublicKey, []SignedEvent) (ChainHead, []Event, error)) {
 	evs := fixEvents(b, 100)
-	wire, err := Encode(&EventBatch{Terminal: "T-SH001-1", Events: evs})
+	wire, err := Encode(&EventBatch{Terminal: "T-SH001-1", Sent: t0, Events: evs})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func benchBatch(b *testing.B, verify func(ChainHead, ed25519.PublicKey, []Signed
 }
 
 func BenchmarkBatchEncode(b *testing.B) {
-	batch := &EventBatch{Terminal: "T-SH001-1", Events: fixEvents(b, 100)}
+	batch := &EventBatch{Terminal: "T-SH001-1", Sent: t0, Events: fixEvents(b, 100)}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Encode(batch); err != nil {

@@ -100,6 +100,7 @@ var (
 // bigTerminal is one terminal with benchCodes codes, shared by the scan
 // benchmarks of a run.
 func bigTerminal(b *testing.B) *sqlite.Store {
+	skipShort(b)
 	bigOnce.Do(func() {
 		var err error
 		bigDir, err = os.MkdirTemp("", "hexiao-bench-")
@@ -115,6 +116,7 @@ func bigTerminal(b *testing.B) *sqlite.Store {
 // into a new terminal and reports the database size and the process RSS
 // after it.
 func BenchmarkImport1M(b *testing.B) {
+	skipShort(b)
 	for b.Loop() {
 		dir := b.TempDir()
 		st, took := newBenchTerminal(b, dir, benchCodes)
@@ -258,4 +260,12 @@ func BenchmarkPrepare1M(b *testing.B) {
 			}
 		}
 	})
+}
+
+// skipShort skips the million-code benchmarks in make test's smoke run of
+// every benchmark (-short -benchtime 1x).
+func skipShort(b *testing.B) {
+	if testing.Short() {
+		b.Skip("1,000,000-code set-up skipped with -short")
+	}
 }

@@ -249,7 +249,8 @@ func (s *Store) reapplyOutbox(ctx context.Context, tx *sql.Tx, acked uint64, res
 	for rows.Next() {
 		var b []byte
 		var e protocol.Event
-		if err := rows.Scan(&b); err == nil {
+		err := rows.Scan(&b)
+		if err == nil {
 			err = json.Unmarshal(b, &e)
 		}
 		if err != nil {

@@ -251,9 +251,6 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Dir is the data directory.
-func (s *Store) Dir() string { return s.dir }
-
 // PublicKey is the terminal's signing public key.
 func (s *Store) PublicKey() ed25519.PublicKey { return s.priv.Public().(ed25519.PublicKey) }
 

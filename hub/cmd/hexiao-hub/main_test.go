@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hexiao/hexiao/internal/cli"
 	"github.com/hexiao/hexiao/protocol"
 )
 
@@ -80,12 +81,12 @@ func TestErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Errorf("run %q: got error %q, want it to contain %q", tt.args, err, tt.wantMsg)
 			}
-			if got := exitCode(err); got != tt.wantCode {
-				t.Errorf("exitCode(%v): got %d, want %d", err, got, tt.wantCode)
+			if got := cli.ExitCode(err); got != tt.wantCode {
+				t.Errorf("cli.ExitCode(%v): got %d, want %d", err, got, tt.wantCode)
 			}
 		})
 	}
-	if got := exitCode(nil); got != 0 {
-		t.Errorf("exitCode(nil): got %d, want 0", got)
+	if got := cli.ExitCode(nil); got != 0 {
+		t.Errorf("cli.ExitCode(nil): got %d, want 0", got)
 	}
 }

@@ -63,17 +63,17 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return err
 	}
 	if *data == "" {
-		return &usageError{msg: "headless: --data DIR is required"}
+		return usageErr("headless: --data DIR is required")
 	}
 	if fs.NArg() > 0 {
-		return &usageError{msg: "headless: codes come on stdin, not as arguments"}
+		return usageErr("headless: codes come on stdin, not as arguments")
 	}
 	if *lang != string(protocol.LangEN) && *lang != string(protocol.LangZH) {
-		return &usageError{msg: fmt.Sprintf("headless: --lang %q: want en or zh-CN", *lang)}
+		return usageErr(fmt.Sprintf("headless: --lang %q: want en or zh-CN", *lang))
 	}
 	if *cashier != "" {
 		if err := protocol.ValidID(*cashier); err != nil {
-			return &usageError{msg: "headless: --cashier: " + err.Error()}
+			return usageErr("headless: --cashier: " + err.Error())
 		}
 	}
 	for i, flagName := range []string{"--scanner", "--ecr", "--printer"} {

@@ -23,11 +23,11 @@ func runLog(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if *data == "" {
-		return &usageError{msg: "log: --data DIR is required"}
+		return usageErr("log: --data DIR is required")
 	}
 	if *day != "" {
 		if _, err := time.Parse(time.DateOnly, *day); err != nil {
-			return &usageError{msg: fmt.Sprintf("log: --day %q: want YYYY-MM-DD", *day)}
+			return usageErr(fmt.Sprintf("log: --day %q: want YYYY-MM-DD", *day))
 		}
 	}
 	st, err := sqlite.Open(ctx, *data, nil)

@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hexiao/hexiao/internal/cli"
 	"github.com/hexiao/hexiao/protocol"
 )
 
@@ -61,12 +61,8 @@ var coming = map[string]bool{
 	"enroll": true,
 }
 
-// usageError is a mistake in the command line; main exits 2 on it.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string {
-	return name + ": " + e.msg + "\nrun '" + name + " help' for usage"
-}
+// usageErr returns a usage error of this program; main exits 2 on it.
+func usageErr(msg string) error { return &cli.UsageError{Program: name, Msg: msg} }
 
 // run is the whole program behind main: it reads args (without the program
 // name) and writes its output to stdout and diagnostics to stderr.
@@ -79,7 +75,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch {
 	case cmd == "version":
 		if len(rest) > 0 {
-			return &usageError{msg: "version takes no arguments"}
+			return usageErr("version takes no arguments")
 		}
 		_, err := fmt.Fprintf(stdout, "%s %s (protocol %s)\n", name, version, protocol.Version)
 		return err
@@ -100,20 +96,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case coming[cmd]:
 		return fmt.Errorf("%s %s is not built yet: see README 'Status'", name, cmd)
 	default:
-		return &usageError{msg: fmt.Sprintf("unknown command %q", cmd)}
-	}
-}
-
-// exitCode maps the error from run to the process exit status.
-func exitCode(err error) int {
-	var ue *usageError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ue):
-		return 2
-	default:
-		return 1
+		return usageErr(fmt.Sprintf("unknown command %q", cmd))
 	}
 }
 
@@ -125,5 +108,5 @@ func main() {
 		// Every error run returns names the program already.
 		fmt.Fprintln(os.Stderr, err)
 	}
-	os.Exit(exitCode(err))
+	os.Exit(cli.ExitCode(err))
 }

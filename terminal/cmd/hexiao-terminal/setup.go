@@ -21,7 +21,7 @@ func newFlags(cmd string, stderr io.Writer) *flag.FlagSet {
 
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		return &usageError{msg: err.Error()}
+		return usageErr(err.Error())
 	}
 	return nil
 }
@@ -38,7 +38,7 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *data == "" || *term == "" || *store == "" || *pepperFile == "" {
-		return &usageError{msg: "init: --terminal, --store and --pepper-file are required (and --data)"}
+		return usageErr("init: --terminal, --store and --pepper-file are required (and --data)")
 	}
 	raw, err := os.ReadFile(*pepperFile)
 	if err != nil {
@@ -62,10 +62,10 @@ func runImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	if *data == "" {
-		return &usageError{msg: "import: --data DIR is required"}
+		return usageErr("import: --data DIR is required")
 	}
 	if fs.NArg() != 1 {
-		return &usageError{msg: "import: name one snapshot FILE (- for stdin)"}
+		return usageErr("import: name one snapshot FILE (- for stdin)")
 	}
 	in := stdin
 	if path := fs.Arg(0); path != "-" {

@@ -1,0 +1,227 @@
+package hub
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hexiao/hexiao/protocol"
+)
+
+// SkewLimit is the clock difference beyond which a terminal is flagged:
+// its offline time rules then run on hub-corrected time.
+const SkewLimit = 2 * time.Minute
+
+// TerminalSpec is what registering a terminal needs: its id, store, event
+// signing public key and MQTT password.
+type TerminalSpec struct {
+	ID       string
+	Store    string
+	Public   ed25519.PublicKey
+	Password []byte
+}
+
+// RegisterTerminal enrolls a terminal directly (enrollment tokens do the
+// same from the counter).
+func (h *Hub) RegisterTerminal(ctx context.Context, spec TerminalSpec) (TerminalInfo, error) {
+	if err := protocol.ValidID(spec.ID); err != nil {
+		return TerminalInfo{}, invalid("terminal id: %v", err)
+	}
+	if _, ok := h.storeByID(spec.Store); !ok {
+		return TerminalInfo{}, notFound("no store %q", spec.Store)
+	}
+	if len(spec.Public) != ed25519.PublicKeySize {
+		return TerminalInfo{}, invalid("terminal %s: public key of %d bytes, want %d", spec.ID, len(spec.Public), ed25519.PublicKeySize)
+	}
+	if len(spec.Password) < 16 {
+		return TerminalInfo{}, invalid("terminal %s: MQTT password of %d bytes, want at least 16", spec.ID, len(spec.Password))
+	}
+	sum := sha256.Sum256(spec.Password)
+	t := Terminal{ID: spec.ID, Store: spec.Store, Public: spec.Public, Secret: sum[:], Status: TerminalActive, Created: h.now().UTC()}
+	err := h.update(ctx, func(w *writer) error {
+		if _, err := w.tx.Terminal(t.ID); err == nil {
+			return conflict("terminal %s exists", t.ID)
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err := w.tx.PutTerminal(t); err != nil {
+			return err
+		}
+		w.term = &t
+		return nil
+	})
+	if err != nil {
+		return TerminalInfo{}, err
+	}
+	return h.info(t), nil
+}
+
+// RevokeTerminal shuts a terminal out: its login is refused, its events
+// are refused, and on its next contact it is told to wipe its cache.
+func (h *Hub) RevokeTerminal(ctx context.Context, id string) (TerminalInfo, error) {
+	var t Terminal
+	err := h.update(ctx, func(w *writer) error {
+		var err error
+		t, err = w.tx.Terminal(id)
+		if errors.Is(err, ErrNotFound) {
+			return notFound("no terminal %q", id)
+		}
+		if err != nil || t.Status == TerminalRevoked {
+			return err
+		}
+		t.Status = TerminalRevoked
+		if err := w.tx.PutTerminal(t); err != nil {
+			return err
+		}
+		w.term = &t
+		return nil
+	})
+	if err != nil {
+		return TerminalInfo{}, err
+	}
+	return h.info(t), nil
+}
+
+// Login checks a terminal's MQTT password for the broker and returns its
+// store.
+func (h *Hub) Login(terminal string, password []byte) (string, error) {
+	t, err := h.terminal(context.Background(), terminal)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(password)
+	if len(t.Secret) != len(sum) || subtle.ConstantTimeCompare(sum[:], t.Secret) != 1 {
+		return "", errors.New("wrong password")
+	}
+	if t.Status != TerminalActive {
+		return "", fmt.Errorf("terminal %s is revoked", terminal)
+	}
+	return t.Store, nil
+}
+
+// Presence records a terminal's birth message or last will. A live
+// delivery (not a retained copy) measures the terminal's clock skew.
+func (h *Hub) Presence(ctx context.Context, terminal string, p *protocol.Presence, live bool) error {
+	if err := protocol.CheckOrigin(p, terminal, ""); err != nil {
+		return invalid("presence: %v", err)
+	}
+	return h.update(ctx, func(w *writer) error {
+		t, err := w.tx.Terminal(terminal)
+		if errors.Is(err, ErrNotFound) {
+			return notFound("unknown terminal %q", terminal)
+		}
+		if err != nil {
+			return err
+		}
+		if p.Store != "" && p.Store != t.Store {
+			return invalid("presence names store %s; terminal %s is enrolled in %s", p.Store, terminal, t.Store)
+		}
+		cp := *p
+		t.Presence = &cp
+		if live {
+			t.LastSeen = w.now
+			if !p.Clock.IsZero() && p.State == protocol.PresenceOnline {
+				t.Skew, t.SkewKnown = p.Clock.Sub(w.now), true
+			}
+		}
+		if err := w.tx.PutTerminal(t); err != nil {
+			return err
+		}
+		w.term = &t
+		return nil
+	})
+}
+
+// TerminalInfo is a terminal as GET /api/v1/terminals shows it.
+type TerminalInfo struct {
+	ID          string             `json:"id"`
+	Store       string             `json:"store"`
+	Status      TerminalStatus     `json:"status"`
+	Online      bool               `json:"online"`
+	LastSeen    time.Time          `json:"last_seen,omitzero"`
+	Protocol    string             `json:"protocol,omitempty"`
+	App         string             `json:"app,omitempty"`
+	Mode        protocol.Mode      `json:"mode,omitempty"`
+	Outbox      int                `json:"outbox"`
+	OfflineAge  protocol.Duration  `json:"offline_age"`
+	ClockSkew   *protocol.Duration `json:"clock_skew"` // terminal minus hub; null until measured
+	SkewFlagged bool               `json:"skew_flagged"`
+	Acked       uint64             `json:"acked"` // ack watermark
+	Created     time.Time          `json:"created"`
+}
+
+func (h *Hub) info(t Terminal) TerminalInfo {
+	i := TerminalInfo{ID: t.ID, Store: t.Store, Status: t.Status, LastSeen: t.LastSeen, Acked: t.Head, Created: t.Created}
+	if p := t.Presence; p != nil {
+		i.Online = p.State == protocol.PresenceOnline && t.Status == TerminalActive
+		i.Protocol, i.App, i.Mode, i.Outbox, i.OfflineAge = p.Protocol, p.App, p.Mode, p.Outbox, p.OfflineAge
+	}
+	if t.SkewKnown {
+		d := protocol.Duration(t.Skew)
+		i.ClockSkew = &d
+		i.SkewFlagged = t.Skew > SkewLimit || t.Skew < -SkewLimit
+	}
+	return i
+}
+
+// Terminals lists every terminal with what the hub last heard from it.
+func (h *Hub) Terminals(ctx context.Context) ([]TerminalInfo, error) {
+	var out []TerminalInfo
+	err := h.store.View(ctx, func(r Reader) error {
+		ts, err := r.Terminals()
+		for _, t := range ts {
+			out = append(out, h.info(t))
+		}
+		return err
+	})
+	return out, err
+}
+
+// EnrollmentToken is a one-time token for a new terminal of a store.
+type EnrollmentToken struct {
+	Token     string    `json:"token"`
+	Store     string    `json:"store"`
+	Terminal  string    `json:"terminal"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+var tokenEnc = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// CreateEnrollment makes a one-time token for terminal (a new id) to join
+// store; it expires after the hub's EnrollmentTTL. The token is upper-case
+// base32, so it fits a QR code's alphanumeric mode, and only its hash is
+// stored.
+func (h *Hub) CreateEnrollment(ctx context.Context, store, terminal string) (EnrollmentToken, error) {
+	if _, ok := h.storeByID(store); !ok {
+		return EnrollmentToken{}, notFound("no store %q", store)
+	}
+	if err := protocol.ValidID(terminal); err != nil {
+		return EnrollmentToken{}, invalid("terminal: %v", err)
+	}
+	var raw [20]byte
+	if _, err := io.ReadFull(h.rand, raw[:]); err != nil {
+		return EnrollmentToken{}, err
+	}
+	tok := tokenEnc.EncodeToString(raw[:])
+	sum := sha256.Sum256([]byte(tok))
+	now := h.now().UTC()
+	e := Enrollment{TokenHash: sum[:], Store: store, Terminal: terminal, Created: now, Expires: now.Add(h.cfg.EnrollmentTTL)}
+	err := h.update(ctx, func(w *writer) error {
+		if _, err := w.tx.Terminal(terminal); err == nil {
+			return conflict("terminal %s is already enrolled", terminal)
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return w.tx.PutEnrollment(e)
+	})
+	if err != nil {
+		return EnrollmentToken{}, err
+	}
+	return EnrollmentToken{Token: tok, Store: store, Terminal: terminal, ExpiresAt: e.Expires}, nil
+}

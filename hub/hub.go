@@ -122,6 +122,7 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 // load fills the caches and makes the first issuing key if there is none.
 func (h *Hub) load(ctx context.Context) error {
 	var keys []Key
+	var current []byte
 	err := h.store.View(ctx, func(r Reader) error {
 		stores, err := r.Stores()
 		if err != nil {
@@ -143,6 +144,13 @@ func (h *Hub) load(ctx context.Context) error {
 			return err
 		}
 		keys, err = r.Keys()
+		if err != nil {
+			return err
+		}
+		current, err = r.Meta(metaSigner)
+		if errors.Is(err, ErrNotFound) {
+			err = nil
+		}
 		return err
 	})
 	if err != nil {
@@ -154,7 +162,7 @@ func (h *Hub) load(ctx context.Context) error {
 		}
 		return nil
 	}
-	return h.setKeys(keys)
+	return h.setKeys(keys, string(current))
 }
 
 // Stats returns the hub's counters.

@@ -28,7 +28,7 @@ func (h *Hub) RotateKey(ctx context.Context) (protocol.IssuingKey, error) {
 		return protocol.IssuingKey{}, fmt.Errorf("key id: %w", err)
 	}
 	now := h.now().UTC()
-	id := "k" + now.Format("20060102") + "-" + hex.EncodeToString(idb[:])
+	id := "k" + now.Format("060102") + hex.EncodeToString(idb[:]) // at most 16 characters
 	sk, err := protocol.GenerateSigningKey(id, h.rand, now.Add(-keyBackdate*1e9).Truncate(1e9), time.Time{})
 	if err != nil {
 		return protocol.IssuingKey{}, err
@@ -37,6 +37,9 @@ func (h *Hub) RotateKey(ctx context.Context) (protocol.IssuingKey, error) {
 	var keys []Key
 	err = h.update(ctx, func(w *writer) error {
 		if err := w.tx.PutKey(k); err != nil {
+			return err
+		}
+		if err := w.tx.SetMeta(metaSigner, []byte(id)); err != nil {
 			return err
 		}
 		if _, err := w.change(protocol.Change{Kind: protocol.ChangeKey, Key: &k.IssuingKey}, Audience{All: true}); err != nil {
@@ -48,7 +51,7 @@ func (h *Hub) RotateKey(ctx context.Context) (protocol.IssuingKey, error) {
 	if err != nil {
 		return protocol.IssuingKey{}, fmt.Errorf("rotate key: %w", err)
 	}
-	if err := h.setKeys(keys); err != nil {
+	if err := h.setKeys(keys, id); err != nil {
 		return protocol.IssuingKey{}, err
 	}
 	h.log.Info("issuing key created", "key", id)
@@ -94,7 +97,7 @@ func (h *Hub) RetireKey(ctx context.Context, id string) (protocol.IssuingKey, er
 	if err != nil {
 		return out, err
 	}
-	return out, h.setKeys(keys)
+	return out, h.setKeys(keys, h.signerID())
 }
 
 // Keys returns the issuing keys' public halves, oldest first.
@@ -104,9 +107,21 @@ func (h *Hub) Keys() []protocol.IssuingKey {
 	return h.ring.Keys()
 }
 
-// setKeys rebuilds the ring and picks the signer: the newest key still
-// valid without an end.
-func (h *Hub) setKeys(keys []Key) error {
+// metaSigner is the ledger meta key naming the key new codes are signed with.
+const metaSigner = "signing_key"
+
+func (h *Hub) signerID() string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.signer == nil {
+		return ""
+	}
+	return h.signer.ID
+}
+
+// setKeys rebuilds the ring and picks the signer: the key named current
+// when it is still valid without an end, else the newest such key.
+func (h *Hub) setKeys(keys []Key, current string) error {
 	pub := make([]protocol.IssuingKey, len(keys))
 	for i, k := range keys {
 		pub[i] = k.IssuingKey
@@ -116,7 +131,12 @@ func (h *Hub) setKeys(keys []Key) error {
 		return err
 	}
 	sorted := append([]Key(nil), keys...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Created.After(sorted[j].Created) })
+	sort.SliceStable(sorted, func(i, j int) bool {
+		if (sorted[i].ID == current) != (sorted[j].ID == current) {
+			return sorted[i].ID == current
+		}
+		return sorted[i].Created.After(sorted[j].Created)
+	})
 	var signer *protocol.SigningKey
 	for _, k := range sorted {
 		if !k.NotAfter.IsZero() {

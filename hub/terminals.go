@@ -108,9 +108,6 @@ func (h *Hub) Login(terminal string, password []byte) (string, error) {
 // Presence records a terminal's birth message or last will. A live
 // delivery (not a retained copy) measures the terminal's clock skew.
 func (h *Hub) Presence(ctx context.Context, terminal string, p *protocol.Presence, live bool) error {
-	if err := protocol.CheckOrigin(p, terminal, ""); err != nil {
-		return invalid("presence: %v", err)
-	}
 	return h.update(ctx, func(w *writer) error {
 		t, err := w.tx.Terminal(terminal)
 		if errors.Is(err, ErrNotFound) {
@@ -119,8 +116,8 @@ func (h *Hub) Presence(ctx context.Context, terminal string, p *protocol.Presenc
 		if err != nil {
 			return err
 		}
-		if p.Store != "" && p.Store != t.Store {
-			return invalid("presence names store %s; terminal %s is enrolled in %s", p.Store, terminal, t.Store)
+		if err := protocol.CheckOrigin(p, terminal, t.Store); err != nil {
+			return invalid("presence: %v", err)
 		}
 		cp := *p
 		t.Presence = &cp

@@ -45,7 +45,7 @@ func (h *Hub) update(ctx context.Context, fn func(w *writer) error) error {
 
 // change appends c to the feed for audience a.
 func (w *writer) change(c protocol.Change, a Audience) (uint64, error) {
-	c.At = w.now
+	c.At, c.Seq = w.now, 1 // the seq is the store's to give; 1 passes validation
 	if err := c.Validate(); err != nil {
 		return 0, fmt.Errorf("change %s: %w", c.Kind, err)
 	}
@@ -69,7 +69,7 @@ func (w *writer) codeChange(kind protocol.ChangeKind, code Code) error {
 	if code.Format == protocol.FormatDynamic {
 		stored.Seed = code.SealedSeed
 	}
-	c := protocol.Change{Kind: kind, At: w.now, Code: &st}
+	c := protocol.Change{Seq: 1, Kind: kind, At: w.now, Code: &st}
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("change %s of %s: %w", kind, code.ID, err)
 	}

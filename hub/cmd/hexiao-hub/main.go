@@ -1,11 +1,10 @@
 // Command hexiao-hub runs the Hexiao hub: the ledger of every redemption,
-// the MQTT broker terminals connect to, and the REST API and dashboard for
-// headquarters and upstream platforms.
+// the MQTT broker terminals connect to, and the REST API for headquarters
+// and upstream platforms.
 //
-// For now it only answers version and help; serve and demo are listed as
-// coming and refuse to run until the hub lands. main only wires the process
-// to run, which holds everything testable; it must never hold ledger rules,
-// which belong in package hub.
+// main only wires the process to run, which holds everything testable and
+// which end-to-end tests start on port 0 in a temporary directory; it must
+// never hold ledger rules, which belong in package hub.
 package main
 
 import (
@@ -27,28 +26,34 @@ var version = "dev"
 const name = "hexiao-hub"
 
 const usage = `hexiao-hub runs the Hexiao hub: the redemption ledger, the MQTT broker
-terminals connect to, and the REST API and dashboard.
+terminals connect to, and the REST API.
 
 Usage:
   hexiao-hub <command> [flags]
 
 Commands:
+  serve --data DIR [--http 127.0.0.1:8480] [--mqtt 127.0.0.1:1884]
+        [--broker mqtt://user:pass@host:port] [--db postgres://...] [-v]
+             run the hub: the SQLite ledger under DIR, the embedded MQTT
+             broker on --mqtt (or an external one with --broker), the REST
+             API on --http. Port 0 picks a free port. Prints one line per
+             listener: "http listening on ADDR", "mqtt listening on ADDR".
+             First start creates DIR/admin.token (0600), the bearer token of
+             the first HQ admin, and the hub's keys (DIR/pepper,
+             DIR/master.key, an issuing key in the ledger).
+  demo --data DIR
+             seed a demo chain (stores, campaigns, codes of every format, an
+             enrollment token) into DIR, print what to scan and save it to
+             DIR/demo.txt; run it before serve (one process per DIR)
   version    print the build version and the protocol version
   help       print this help (also -h, --help)
 
-Coming (not built yet; see README 'Status'):
-  serve --data DIR [--http 127.0.0.1:8480] [--mqtt 127.0.0.1:1884]
-        [--broker mqtt://host:port] [--db postgres://...]
-             run the hub: embedded broker, SQLite ledger, dashboard and API
-  demo --data DIR
-             seed a demo chain and print what to scan
-`
+Not built yet: --db postgres:// (a later issue adds the PostgreSQL ledger).
 
-// coming lists the commands API.md promises that this build does not have yet.
-var coming = map[string]bool{
-	"serve": true,
-	"demo":  true,
-}
+Example:
+  hexiao-hub demo --data ./data && hexiao-hub serve --data ./data
+  curl -H "Authorization: Bearer $(cat ./data/admin.token)" http://127.0.0.1:8480/api/v1/stores
+`
 
 // usageErr returns a usage error of this program; main exits 2 on it.
 func usageErr(msg string) error { return &cli.UsageError{Program: name, Msg: msg} }
@@ -70,8 +75,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		_, err := io.WriteString(stdout, usage)
 		return err
-	case coming[cmd]:
-		return fmt.Errorf("%s %s is not built yet: see README 'Status'", name, cmd)
+	case cmd == "serve":
+		return serveCmd(ctx, rest, stdout, stderr)
+	case cmd == "demo":
+		return demoCmd(ctx, rest, stdout, stderr)
 	default:
 		return usageErr(fmt.Sprintf("unknown command %q", cmd))
 	}

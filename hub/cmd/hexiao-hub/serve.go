@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/hexiao/hexiao/hub/broker"
+	"github.com/hexiao/hexiao/hub/mqttlink"
+	"github.com/hexiao/hexiao/hub/web"
+)
+
+// serveConfig is what serve's flags say.
+type serveConfig struct {
+	dir, http, mqtt, broker, db string
+	verbose                     bool
+}
+
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	var c serveConfig
+	fl.StringVar(&c.dir, "data", "", "the hub's data directory: keys, admin.token and the SQLite ledger (created if missing)")
+	fl.StringVar(&c.http, "http", "127.0.0.1:8480", "address of the REST API and dashboard (port 0: a free port)")
+	fl.StringVar(&c.mqtt, "mqtt", "127.0.0.1:1884", "address of the embedded MQTT broker terminals connect to (port 0: a free port)")
+	fl.StringVar(&c.broker, "broker", "", "use this external MQTT broker instead of the embedded one: mqtt://user:pass@host:port")
+	fl.StringVar(&c.db, "db", "", "use this PostgreSQL ledger instead of SQLite: postgres://...")
+	fl.BoolVar(&c.verbose, "v", false, "log debug detail")
+	if err := fl.Parse(args); err != nil {
+		return usageErr(err.Error())
+	}
+	if c.dir == "" || fl.NArg() > 0 {
+		return usageErr("serve needs --data DIR (and only flags)")
+	}
+	level := slog.LevelInfo
+	if c.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	return serve(ctx, c, stdout, log)
+}
+
+// serve runs the hub until ctx ends: the ledger, the broker (embedded or
+// external), the MQTT link and the HTTP server. It prints one line per
+// listener so scripts find the ports.
+func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logger) error {
+	a, err := openHub(ctx, c.dir, c.db, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	token, err := web.AdminToken(c.dir)
+	if err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
+
+	var transport mqttlink.Transport
+	var ready func(context.Context) error
+	if c.broker == "" {
+		b, err := broker.New(broker.Config{Addr: c.mqtt, Directory: a.hub, Log: log.With("part", "broker")})
+		if err != nil {
+			return err
+		}
+		if err := b.Start(); err != nil {
+			return fmt.Errorf("mqtt listen on %s: %w", c.mqtt, err)
+		}
+		defer b.Close()
+		fmt.Fprintf(stdout, "mqtt listening on %s\n", b.Addr())
+		transport = mqttlink.Embedded(b)
+	} else {
+		t, err := mqttlink.Dial(ctx, mqttlink.DialConfig{URL: c.broker, Log: log.With("part", "mqtt")})
+		if err != nil {
+			return fmt.Errorf("external broker: %w", err)
+		}
+		defer t.Close()
+		fmt.Fprintf(stdout, "mqtt connected to %s\n", redact(c.broker))
+		transport = t
+		ready = func(context.Context) error { return t.Ready() }
+	}
+	link, err := mqttlink.New(mqttlink.Config{Ledger: a.hub, Transport: transport, Log: log.With("part", "mqttlink")})
+	if err != nil {
+		return err
+	}
+	api, err := web.New(web.Config{Hub: a.hub, Token: token, Log: log.With("part", "web"), Ready: ready, Metrics: link.WriteMetrics})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.http)
+	if err != nil {
+		return fmt.Errorf("http listen on %s: %w", c.http, err)
+	}
+	fmt.Fprintf(stdout, "http listening on %s\n", ln.Addr())
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := link.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			errs <- fmt.Errorf("mqtt link: %w", err)
+		}
+		cancel()
+	}()
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("http: %w", err)
+		}
+		cancel()
+	}()
+	log.Info("hub running", "data", c.dir, "version", version)
+	<-ctx.Done()
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	api.Close()
+	srv.Shutdown(sctx)
+	wg.Wait()
+	close(errs)
+	return errors.Join(collect(errs)...)
+}
+
+func collect(ch <-chan error) []error {
+	var out []error
+	for err := range ch {
+		out = append(out, err)
+	}
+	return out
+}
+
+// redact hides the password of a broker URL for printing.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}

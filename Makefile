@@ -21,7 +21,7 @@ help: ## list the targets
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-7s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo 'variables: VERSION=$(VERSION) BENCHTIME=$(BENCHTIME) PKG=$(PKG) FUZZTIME=$(FUZZTIME)'
+	@echo 'variables: VERSION=$(VERSION) BENCHTIME=$(BENCHTIME) PKG=$(PKG) FUZZTIME=$(FUZZTIME) DATA=$(DATA)'
 
 build: ## build bin/hexiao-hub and bin/hexiao-terminal (VERSION stamps them)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./hub/cmd/hexiao-hub ./terminal/cmd/hexiao-terminal
@@ -50,14 +50,13 @@ lint: ## go vet and staticcheck
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-run: build ## build and show the versions (the hub itself lands with the hub issue)
-	@echo 'make run: the hub is not built yet; it lands with the hub issue.'
-	@echo 'Coming then: the hub on embedded defaults with demo data:'
-	@echo '  bin/hexiao-hub serve --data ./data'
-	@echo '  bin/hexiao-hub demo --data ./data'
-	@echo 'For now, the binaries and the protocol they speak:'
-	bin/hexiao-hub version
-	bin/hexiao-terminal version
+DATA ?= ./data
 
-clean: ## remove bin/
+run: build ## start the hub on embedded defaults with demo data in DATA (./data); Ctrl-C stops it
+	@bin/hexiao-hub demo --data $(DATA)
+	@echo
+	@echo 'Starting the hub (Ctrl-C stops it). API token: $(DATA)/admin.token'
+	bin/hexiao-hub serve --data $(DATA)
+
+clean: ## remove bin/ (DATA is kept: it is a ledger)
 	rm -rf bin/

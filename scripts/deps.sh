@@ -12,6 +12,7 @@ PACKAGES=(
 	libc6-dev  # cgo headers
 	git        # version stamping, gofmt file list
 	ca-certificates
+	mosquitto  # external broker for hub/mqttlink tests (each starts its own on a free port; never the system service on 1883)
 )
 
 # The oldest Go that builds this module (go.mod's go line).

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/hexiao/hexiao/hub"
@@ -48,7 +47,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer app.close()
 	var out bytes.Buffer
-	if err := seedDemo(ctx, app.hub, &out); err != nil {
+	if err := seedDemo(ctx, app.hub, *dir, &out); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(*dir, DemoFile), out.Bytes(), 0o600); err != nil {
@@ -61,7 +60,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // seedDemo creates a small chain: three stores in two regions, four
 // campaigns (one of each code format, a 次卡 among them), codes, and an
 // enrollment token, and writes what to scan to w.
-func seedDemo(ctx context.Context, h *hub.Hub, w io.Writer) error {
+func seedDemo(ctx context.Context, h *hub.Hub, dir string, w io.Writer) error {
 	now := h.Now().UTC().Truncate(24 * time.Hour)
 	stores := []protocol.Store{
 		{ID: "sh-001", Name: "上海南京西路店", Region: "east", Timezone: "Asia/Shanghai"},
@@ -137,11 +136,8 @@ func seedDemo(ctx context.Context, h *hub.Hub, w io.Writer) error {
 	p("\nEnrollment token for terminal %s of store %s (expires %s):\n  %s\n",
 		tok.Terminal, tok.Store, tok.ExpiresAt.Format(time.RFC3339), tok.Token)
 	p("\nNext: start the hub and ask it about a code:\n")
-	p("  hexiao-hub serve --data DIR\n")
-	p("  curl -s -H \"Authorization: Bearer $(cat DIR/admin.token)\" http://127.0.0.1:8480/api/v1/codes/%s\n", video[0].ID)
-	p("  curl -s -H \"Authorization: Bearer $(cat DIR/admin.token)\" http://127.0.0.1:8480/api/v1/terminals\n")
+	p("  hexiao-hub serve --data %s\n", dir)
+	p("  curl -s -H \"Authorization: Bearer $(cat %s/admin.token)\" http://127.0.0.1:8480/api/v1/codes/%s\n", dir, video[0].ID)
+	p("  curl -s -H \"Authorization: Bearer $(cat %s/admin.token)\" http://127.0.0.1:8480/api/v1/redemptions\n", dir)
 	return nil
 }
-
-// indent is for messages that quote several lines.
-func indent(s string) string { return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ") }

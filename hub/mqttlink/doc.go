@@ -1,0 +1,18 @@
+// Package mqttlink connects the hub's ledger to the terminals' MQTT topics:
+// it takes event batches, claims, feed and snapshot requests and presence
+// from hx/v1/t/+/…, hands each to the Ledger as the terminal named by the
+// topic, and publishes the answer (ack, claim reply, feed page, snapshot
+// page) to that terminal's answer topic; it forwards the hub's feed pushes to
+// the store feed topics and keeps the hub's version announcement retained.
+//
+// It runs over a Transport: the embedded broker in the same process
+// (Embedded), or an external broker such as Mosquitto or EMQX over TCP
+// (Dial), optionally through shared subscriptions so that several hub
+// instances split the load.
+//
+// It must never trust a payload's own terminal field (the Ledger checks it
+// against the topic with protocol.CheckOrigin), never let a malformed payload
+// reach the Ledger, and never take a broker's PUBACK for delivery: terminals
+// keep re-sending until the Ledger's own Ack covers their events (DESIGN.md
+// invariant 2). It holds no ledger state of its own.
+package mqttlink

@@ -1,0 +1,282 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hexiao/hexiao/hub"
+	"github.com/hexiao/hexiao/hub/storetest"
+)
+
+func openTemp(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hub.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return s, path
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) hub.Store {
+		s, err := Open(filepath.Join(t.TempDir(), "hub.db"), nil)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		return s
+	})
+}
+
+// queryer is the writer connection or the read pool.
+type queryer interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// pragma reads a pragma on one connection.
+func pragma(t *testing.T, db queryer, name string) string {
+	t.Helper()
+	var v string
+	if err := db.QueryRowContext(context.Background(), "PRAGMA "+name).Scan(&v); err != nil {
+		t.Fatalf("pragma %s: %v", name, err)
+	}
+	return v
+}
+
+func TestPragmas(t *testing.T) {
+	s, _ := openTemp(t)
+	defer s.Close()
+	for _, c := range []struct {
+		db         queryer
+		pool, name string
+		want       string
+	}{
+		{s.wconn, "writer", "journal_mode", "wal"},
+		{s.wconn, "writer", "synchronous", "2"}, // FULL
+		{s.wconn, "writer", "foreign_keys", "1"},
+		{s.wconn, "writer", "busy_timeout", "10000"},
+		{s.wconn, "writer", "query_only", "0"},
+		{s.r, "reader", "journal_mode", "wal"},
+		{s.r, "reader", "query_only", "1"},
+		{s.r, "reader", "busy_timeout", "10000"},
+	} {
+		if got := pragma(t, c.db, c.name); got != c.want {
+			t.Errorf("%s %s: got %s, want %s", c.pool, c.name, got, c.want)
+		}
+	}
+	if n := s.w.Stats().MaxOpenConnections; n != 1 {
+		t.Errorf("writer pool: got %d connections, want 1", n)
+	}
+	// The read pool refuses writes even through a hub.Tx it was given.
+	err := s.View(context.Background(), func(r hub.Reader) error {
+		return r.(hub.Tx).SetMeta("k", []byte("v"))
+	})
+	if err == nil {
+		t.Error("a write inside View succeeded")
+	}
+}
+
+func TestMigrationsRecorded(t *testing.T) {
+	s, path := openTemp(t)
+	var n, max int
+	if err := s.wconn.QueryRowContext(context.Background(), "SELECT count(*), max(version) FROM schema_migrations").Scan(&n, &max); err != nil {
+		t.Fatal(err)
+	}
+	if n != schemaVersion() || max != schemaVersion() || n < 1 {
+		t.Errorf("schema_migrations: got %d rows up to version %d, want %d", n, max, schemaVersion())
+	}
+	var name string
+	if err := s.wconn.QueryRowContext(context.Background(), "SELECT name FROM schema_migrations WHERE version = 1").Scan(&name); err != nil || name != "0001_init" {
+		t.Errorf("migration 1: got %q (%v), want 0001_init", name, err)
+	}
+	if v := pragma(t, s.wconn, "user_version"); v != "1" {
+		t.Errorf("user_version: got %s, want 1", v)
+	}
+	s.Close()
+	// Opening again applies nothing.
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.wconn.QueryRowContext(context.Background(), "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != schemaVersion() {
+		t.Errorf("after reopening: %d migrations recorded (%v), want %d", n, err, schemaVersion())
+	}
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	s, path := openTemp(t)
+	ctx := context.Background()
+	var seq uint64
+	err := s.Update(ctx, func(tx hub.Tx) error {
+		if err := tx.SetMeta("pepper-id", []byte("p1")); err != nil {
+			return err
+		}
+		if err := tx.InsertCodes([]hub.Code{{ID: "KEEP", Campaign: "C", Format: "signed", Uses: 2, Status: "active"}}); err != nil {
+			return err
+		}
+		if _, _, err := tx.TakeUses("KEEP", 1, hubUse(), 0); err != nil {
+			return err
+		}
+		var err error
+		seq, err = tx.AddChange(hub.Change{Audience: hub.Audience{All: true}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.View(ctx, func(r hub.Reader) error {
+		v, err := r.Meta("pepper-id")
+		if err != nil || string(v) != "p1" {
+			t.Errorf("meta after reopening: got %q, %v", v, err)
+		}
+		c, err := r.Code("KEEP")
+		if err != nil || c.Used != 1 || c.LastUse != hubUse() {
+			t.Errorf("code after reopening: got %+v, %v", c, err)
+		}
+		head, err := r.FeedHead()
+		if err != nil || head != seq {
+			t.Errorf("feed head after reopening: got %d, %v, want %d", head, err, seq)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A new process never reuses a seq either.
+	err = s.Update(ctx, func(tx hub.Tx) error {
+		next, err := tx.AddChange(hub.Change{Audience: hub.Audience{All: true}})
+		if err == nil && next <= seq {
+			t.Errorf("seq after reopening: got %d, want above %d", next, seq)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	s, path := openTemp(t)
+	if _, err := s.wconn.ExecContext(context.Background(), "INSERT INTO schema_migrations (version, name, applied) VALUES (?, 'from_the_future', 0)",
+		schemaVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := Open(path, nil)
+	if err == nil {
+		t.Fatal("a ledger with a newer schema opened")
+	}
+	if !strings.Contains(err.Error(), "newer than this build") {
+		t.Errorf("error %q does not say the schema is newer", err)
+	}
+}
+
+// TestOddPath opens a ledger whose path holds the characters a URI
+// filename gives a meaning to.
+func TestOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a dir?x=1#frag%41")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "hub.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Update(context.Background(), func(tx hub.Tx) error { return tx.SetMeta("k", []byte("v")) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the ledger is not at %s: %v", path, err)
+	}
+	err = s.View(context.Background(), func(r hub.Reader) error {
+		_, err := r.Meta("k")
+		return err
+	})
+	if err != nil {
+		t.Errorf("read back: %v", err)
+	}
+}
+
+// TestViewDuringUpdate has a View read while an Update holds an
+// uncommitted write: the View is not blocked and sees the old value.
+func TestViewDuringUpdate(t *testing.T) {
+	s, _ := openTemp(t)
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Update(ctx, func(tx hub.Tx) error { return tx.SetMeta("k", []byte("old")) }); err != nil {
+		t.Fatal(err)
+	}
+	written, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Update(ctx, func(tx hub.Tx) error {
+			if err := tx.SetMeta("k", []byte("new")); err != nil {
+				return err
+			}
+			close(written)
+			<-release
+			return nil
+		})
+	}()
+	<-written
+	read := func() string {
+		var v []byte
+		err := s.View(ctx, func(r hub.Reader) error {
+			var err error
+			v, err = r.Meta("k")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(v)
+	}
+	if got := read(); got != "old" {
+		t.Errorf("View during an uncommitted Update: got %q, want old", got)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != "new" {
+		t.Errorf("View after the commit: got %q, want new", got)
+	}
+}
+
+// TestUpdateWaitHonoursContext: an Update waiting for the writer gives up
+// when its context ends.
+func TestUpdateWaitHonoursContext(t *testing.T) {
+	s, _ := openTemp(t)
+	defer s.Close()
+	hold, release := make(chan struct{}), make(chan struct{})
+	go s.Update(context.Background(), func(hub.Tx) error {
+		close(hold)
+		<-release
+		return nil
+	})
+	<-hold
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := s.Update(ctx, func(hub.Tx) error { return nil })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waiting Update: got %v, want the context's deadline", err)
+	}
+}

@@ -1,0 +1,156 @@
+// Package web is the hub's HTTP API: the REST routes headquarters and
+// upstream platforms use to manage stores, campaigns and codes and to read
+// the ledger back, a server-sent event stream for the dashboard, /healthz
+// and Prometheus /metrics. It turns HTTP into calls of package hub's
+// public methods and their answers into JSON, and nothing more.
+//
+// It must never hold ledger rules (what may be redeemed, issued, voided or
+// locked is hub's to decide), and never log or echo a bearer token or a
+// card secret: requests are logged by route pattern, never by URL, and
+// error messages name card secrets by position only.
+//
+// # Serving
+//
+// New makes a Server; serve its Handler in an http.Server and call Close
+// before Shutdown (or register it with RegisterOnShutdown), so event
+// streams end. AdminToken reads DATA/admin.token or creates it (0600) on
+// first start.
+//
+// # Authentication
+//
+// Every route but GET /healthz and GET /metrics needs
+//
+//	Authorization: Bearer TOKEN
+//
+// with the token of DATA/admin.token, compared in constant time. Missing,
+// it is 401 with WWW-Authenticate: Bearer; wrong, 401 too. The check comes
+// before routing, so an unknown path answers 401 to a caller without the
+// token. Roles will slot into Server.authenticate.
+//
+// # Errors
+//
+// Every error is a JSON body {"error":{"code":"...","message":"..."}} whose
+// message says what to fix:
+//
+//	400 malformed_json          body is not JSON, is empty, or has data after the object
+//	400 unknown_field           a field the route does not take (the message lists those it does)
+//	400 wrong_type              a field of the wrong JSON type, or a time or duration that does not parse
+//	400 invalid                 a rule the hub refuses (hub.Invalid), a bad query parameter;
+//	                            unknown query parameters are refused too (422 is not used)
+//	401 unauthorized            missing or wrong bearer token
+//	404 not_found               an unknown id (hub.NotFound) or route
+//	405 method_not_allowed      with an Allow header
+//	409 conflict                hub.Conflict: already imported, revoked for good, ...
+//	413 too_large               body over 1 MiB (16 MiB for imports)
+//	415 unsupported_media_type  a POST body without Content-Type: application/json
+//	500 internal                anything else; the detail is in the hub's log only
+//	503 unavailable             GET /api/v1/stream while the server shuts down
+//
+// POST bodies are decoded strictly: unknown fields and trailing data are
+// errors. Routes whose body is optional (revoke, block, unblock, ack,
+// key rotation and retirement, terminal revocation) accept an empty body
+// with or without a Content-Type.
+//
+// # Routes
+//
+// Creating answers 201, updating and actions 200. In the examples
+// H='Authorization: Bearer TOKEN', J='Content-Type: application/json'
+// and the hub listens on 127.0.0.1:8480.
+//
+//	GET  /healthz                        200 {"status":"ok","checks":{"ledger":"ok","ready":"ok"}}
+//	                                     503 {"status":"unavailable","checks":{"ledger":"the ledger database does not answer",...}}
+//	GET  /metrics                        Prometheus text 0.0.4: hexiao_hub_*_total, hexiao_web_requests_total{route,code},
+//	                                     hexiao_web_streams, go_goroutines, go_memstats_*, then Config.Metrics's lines
+//	POST /api/v1/stores                  {"id","name","region","timezone"} → 201 new, 200 updated: the store
+//	GET  /api/v1/stores                  every store, by id
+//	GET  /api/v1/stores/{id}             one store
+//	POST /api/v1/campaigns               a protocol.Campaign → 201 new, 200 replaced
+//	GET  /api/v1/campaigns               every campaign
+//	GET  /api/v1/campaigns/{id}          one campaign
+//	POST /api/v1/campaigns/{id}/codes    {"count","format":"signed"|"dynamic","order_ref","valid_from","valid_until","stores","regions"}
+//	                                     → 201 {"codes":[{"id","code"}|{"id","seed"}]}; NDJSON when count > 1000 or
+//	                                     Accept: application/x-ndjson (see Issuance)
+//	POST /api/v1/campaigns/{id}/codes/import
+//	                                     {"codes":["<card secret>",...],"order_ref"} → 201 {"imported":N,"ids":[...]}
+//	GET  /api/v1/codes/{code}            a code id, HX1:/HXD: text (URL-escaped) or a card secret → hub.CodeInfo
+//	POST /api/v1/codes/{id}/revoke       {"reason"} (optional) → the code (hub.CodeInfo)
+//	POST /api/v1/codes/{id}/block        {"reason"} (optional) → the code
+//	POST /api/v1/codes/{id}/unblock      {"reason"} (optional) → the code
+//	GET  /api/v1/redemptions             ?store=&terminal=&code=&from=&to=&kind=&format=json|csv&after=&limit=
+//	                                     → [hub.Redemption,...] in ingest order, or CSV (see Redemptions)
+//	GET  /api/v1/alerts                  ?kind=&since=&store=&open=true&limit= → [hub.Alert,...], newest first
+//	POST /api/v1/alerts/{id}/ack         {"note"} (optional) → the alert; 409 when acknowledged before
+//	POST /api/v1/locks                   {"store","day":"YYYY-MM-DD"} → 201 the settlement lock
+//	POST /api/v1/enrollments             {"store","terminal"} → 201 {"token","store","terminal","expires_at","qr_png_url"}
+//	GET  /api/v1/enrollments/qr.png      ?token=TOKEN&size=PX (64–2048, default 320) → image/png of a QR code
+//	                                     holding the token; the token is not looked up (the hub keeps only hashes)
+//	GET  /api/v1/terminals               [hub.TerminalInfo,...]
+//	POST /api/v1/terminals/{id}/revoke   → the terminal
+//	GET  /api/v1/keys                    [protocol.IssuingKey,...] the issuing public keys, oldest first
+//	POST /api/v1/keys/rotate             → 201 the new key
+//	POST /api/v1/keys/{id}/retire        → the key, valid no more
+//	GET  /api/v1/stream                  text/event-stream (see Stream)
+//
+// For example:
+//
+//	curl -H "$H" -H "$J" -d '{"id":"s1","name":"Xuhui","region":"sh","timezone":"Asia/Shanghai"}' http://127.0.0.1:8480/api/v1/stores
+//	curl -H "$H" -H "$J" -d '{"id":"coffee","name":"Coffee","face_value":2500,"uses":1,"offline":{"allow":true,"max_count":20}}' \
+//	     http://127.0.0.1:8480/api/v1/campaigns
+//	curl -H "$H" -H "$J" -d '{"count":3,"format":"signed","order_ref":"PO-1"}' http://127.0.0.1:8480/api/v1/campaigns/coffee/codes
+//	curl -H "$H" -H "$J" -d '{"codes":["1234-5678-9012"],"order_ref":"supplier-7"}' http://127.0.0.1:8480/api/v1/campaigns/coffee/codes/import
+//	curl -H "$H" http://127.0.0.1:8480/api/v1/codes/HX1%3AAEB...
+//	curl -H "$H" -H "$J" -d '{"reason":"refunded"}' http://127.0.0.1:8480/api/v1/codes/7QK2M4XW3PZA/revoke
+//	curl -H "$H" 'http://127.0.0.1:8480/api/v1/redemptions?store=s1&from=2025-01-01&to=2025-01-31&format=csv' -o jan.csv
+//	curl -H "$H" 'http://127.0.0.1:8480/api/v1/alerts?kind=over_redemption&open=true'
+//	curl -H "$H" -H "$J" -d '{"store":"s1","terminal":"t9"}' http://127.0.0.1:8480/api/v1/enrollments
+//	curl -H "$H" -N http://127.0.0.1:8480/api/v1/stream
+//
+// # Issuance
+//
+// Up to 1000 codes come back as one JSON object. Above that, or when the
+// request says Accept: application/x-ndjson, the answer is 201 with
+// Content-Type: application/x-ndjson: one {"id","code"} (signed) or
+// {"id","seed"} (dynamic) object a line, sent as the hub commits them, so a
+// million codes stream in constant memory. A refusal before the first code
+// is an ordinary error answer. If the issuance fails after codes were sent,
+// the status is already out: the stream ends with one line
+// {"error":{"code","message"}} and every code sent before it stays issued.
+// A client that reads to the end without meeting an error line has them
+// all.
+//
+// # Redemptions
+//
+// from and to take RFC 3339 times or dates YYYY-MM-DD; they select by the
+// terminal's time of the event, from inclusive, to exclusive. A date is
+// midnight at the start of that day in the store's time zone when store=
+// is given, in UTC otherwise; as to= a date includes the whole day, so
+// from=2025-01-31&to=2025-01-31 is that one day. code= takes the same forms
+// as GET /api/v1/codes/{code}. kind= is a comma-separated list of
+// redemption, void and attempt (default redemption,void). after= is the
+// hub's ingest-order cursor and limit= caps the rows. format=csv answers
+// text/csv with the header row
+//
+//	terminal,seq,kind,at,received,store,cashier,mode,entry,code,campaign,uses,amount,order_ref,voids,flags
+//
+// times in RFC 3339 UTC, amounts in fen, voids as terminal:seq and flags
+// separated by ';'. Cells are written as the terminals sent them: a
+// spreadsheet may read a cashier or order_ref starting with '=' as a
+// formula. Rows are streamed; if reading the ledger fails after the first
+// row was sent the connection is cut, so a truncated export never ends
+// like a complete one.
+//
+// # Stream
+//
+// GET /api/v1/stream sends one event per ledger event, alert and terminal
+// change as the hub commits them:
+//
+//	event: redemption    data: a hub.Redemption
+//	event: alert         data: a hub.Alert
+//	event: presence      data: a hub.TerminalInfo
+//
+// each with an id: line counting from 1 per connection (there is no replay;
+// a client that reconnects reads the lists again), and a comment line
+// every 15 s. A client that falls 256 notices behind misses notices rather
+// than slowing the hub (hub.Subscribe); a client that stops reading for
+// 30 s is disconnected.
+package web

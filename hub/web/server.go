@@ -1,0 +1,338 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hexiao/hexiao/hub"
+)
+
+// Config is what a Server is made of.
+type Config struct {
+	Hub *hub.Hub
+	// Token is the admin bearer token every /api/v1/ request must carry
+	// (see AdminToken).
+	Token string
+	Log   *slog.Logger // nil: discard
+	// Ready is an extra readiness check for /healthz (the broker, say);
+	// nil: none.
+	Ready func(ctx context.Context) error
+	// Metrics writes extra Prometheus text lines for /metrics (the MQTT
+	// link's counters, say); nil: none.
+	Metrics func(w io.Writer)
+}
+
+// Server is the hub's HTTP API. Make one with New, serve its Handler and
+// call Close on shutdown so long-lived streams end.
+type Server struct {
+	hub     *hub.Hub
+	token   [sha256.Size]byte // SHA-256 of the admin token
+	log     *slog.Logger
+	ready   func(ctx context.Context) error
+	metrics func(w io.Writer)
+	mux     *http.ServeMux
+
+	ctx    context.Context // ends when Close is called
+	cancel context.CancelFunc
+
+	mu      sync.Mutex // guards closed and the Add side of streams
+	closed  bool
+	streams sync.WaitGroup // event streams still running
+
+	heartbeat  time.Duration // between comments on an idle stream; 0: 15 s
+	sseClients atomic.Int64
+	requests   requestCounts
+}
+
+// New makes a Server over cfg.Hub.
+func New(cfg Config) (*Server, error) {
+	if cfg.Hub == nil {
+		return nil, errors.New("web: a hub is required")
+	}
+	if len(cfg.Token) < 16 {
+		return nil, errors.New("web: an admin token of at least 16 characters is required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		hub: cfg.Hub, token: sha256.Sum256([]byte(cfg.Token)), log: cfg.Log,
+		ready: cfg.Ready, metrics: cfg.Metrics, mux: http.NewServeMux(),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.routes()
+	return s, nil
+}
+
+// Handler returns the API's HTTP handler.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+// Close ends every event stream and waits for their handlers to return.
+// Requests that arrive afterwards are still served, but a new stream is
+// refused with 503. Register it with http.Server.RegisterOnShutdown:
+// Shutdown does not wait for streaming handlers by itself.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.streams.Wait()
+	return nil
+}
+
+// startStream registers a long-lived handler with Close; it reports false
+// once the server is closing.
+func (s *Server) startStream() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.streams.Add(1)
+	return true
+}
+
+// Request body limits.
+const (
+	maxBody   = 1 << 20  // every JSON body but imports
+	maxImport = 16 << 20 // POST .../codes/import
+)
+
+func (s *Server) routes() {
+	m := s.mux
+	// Public: no token (load balancers and Prometheus scrape these).
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /metrics", s.serveMetrics)
+
+	// Everything else needs the admin token (serveHTTP checks it).
+	m.HandleFunc("GET /api/v1/stores", s.listStores)
+	m.HandleFunc("POST /api/v1/stores", s.putStore)
+	m.HandleFunc("GET /api/v1/stores/{id}", s.getStore)
+	m.HandleFunc("GET /api/v1/campaigns", s.listCampaigns)
+	m.HandleFunc("POST /api/v1/campaigns", s.putCampaign)
+	m.HandleFunc("GET /api/v1/campaigns/{id}", s.getCampaign)
+	m.HandleFunc("POST /api/v1/campaigns/{id}/codes", s.issueCodes)
+	m.HandleFunc("POST /api/v1/campaigns/{id}/codes/import", s.importCodes)
+	m.HandleFunc("GET /api/v1/codes/{code}", s.lookupCode)
+	m.HandleFunc("POST /api/v1/codes/{id}/revoke", s.setCodeStatus(s.hub.Revoke))
+	m.HandleFunc("POST /api/v1/codes/{id}/block", s.setCodeStatus(s.hub.Block))
+	m.HandleFunc("POST /api/v1/codes/{id}/unblock", s.setCodeStatus(s.hub.Unblock))
+	m.HandleFunc("GET /api/v1/redemptions", s.listRedemptions)
+	m.HandleFunc("GET /api/v1/alerts", s.listAlerts)
+	m.HandleFunc("POST /api/v1/alerts/{id}/ack", s.ackAlert)
+	m.HandleFunc("POST /api/v1/locks", s.lock)
+	m.HandleFunc("POST /api/v1/enrollments", s.createEnrollment)
+	m.HandleFunc("GET /api/v1/enrollments/qr.png", s.enrollmentQR)
+	m.HandleFunc("GET /api/v1/terminals", s.listTerminals)
+	m.HandleFunc("POST /api/v1/terminals/{id}/revoke", s.revokeTerminal)
+	m.HandleFunc("GET /api/v1/keys", s.listKeys)
+	m.HandleFunc("POST /api/v1/keys/rotate", s.rotateKey)
+	m.HandleFunc("POST /api/v1/keys/{id}/retire", s.retireKey)
+	m.HandleFunc("GET /api/v1/stream", s.stream)
+}
+
+// public lists the paths served without a token.
+var public = map[string]bool{"/healthz": true, "/metrics": true}
+
+// serveHTTP is the one entry point: it recovers panics, counts the request,
+// authenticates everything but the public paths, and answers unknown
+// routes and wrong methods in the API's error shape.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	_, pattern := s.mux.Handler(r)
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() { s.requests.add(pattern, sw.status()) }()
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("http handler panic", "route", pattern, "panic", fmt.Sprint(v))
+			if !sw.wrote {
+				s.fail(sw, r, http.StatusInternalServerError, "internal", "internal error; the hub logged the detail")
+			}
+		}
+	}()
+	sw.Header().Set("X-Content-Type-Options", "nosniff")
+	if !public[r.URL.Path] {
+		sw.Header().Set("Cache-Control", "no-store")
+		p, ok := s.authenticate(sw, r)
+		if !ok {
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+	}
+	if pattern == "" {
+		s.unrouted(sw, r)
+		return
+	}
+	s.mux.ServeHTTP(sw, r)
+}
+
+// Principal is who made a request. Today there is one: the admin of the
+// bearer token. Roles slot in here.
+type Principal struct {
+	Name string
+}
+
+type principalKey struct{}
+
+// principal returns who made r ("admin" when unknown).
+func principal(r *http.Request) Principal {
+	if p, ok := r.Context().Value(principalKey{}).(Principal); ok {
+		return p
+	}
+	return Principal{Name: "admin"}
+}
+
+// authenticate checks the bearer token in constant time. It answers 401
+// itself and reports false when the request may not go on.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (Principal, bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hexiao"`)
+		s.fail(w, r, http.StatusUnauthorized, "unauthorized",
+			"missing Authorization header; send Authorization: Bearer TOKEN with the token from DATA/admin.token")
+		return Principal{}, false
+	}
+	scheme, tok, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hexiao", error="invalid_request"`)
+		s.fail(w, r, http.StatusUnauthorized, "unauthorized",
+			"Authorization header is not a bearer token; send Authorization: Bearer TOKEN")
+		return Principal{}, false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	if subtle.ConstantTimeCompare(sum[:], s.token[:]) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hexiao", error="invalid_token"`)
+		s.fail(w, r, http.StatusUnauthorized, "unauthorized",
+			"wrong bearer token; use the token in DATA/admin.token")
+		return Principal{}, false
+	}
+	return Principal{Name: "admin"}, true
+}
+
+// unrouted answers a request no route matches: 404, or 405 with Allow
+// when the path exists for other methods. The mux decides which; its plain
+// text answer is replaced by the API's error shape.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
+	h, _ := s.mux.Handler(r)
+	p := &probe{header: http.Header{}}
+	h.ServeHTTP(p, r)
+	switch p.code {
+	case http.StatusMethodNotAllowed:
+		allow := p.header.Get("Allow")
+		w.Header().Set("Allow", allow)
+		s.fail(w, r, http.StatusMethodNotAllowed, "method_not_allowed",
+			fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
+	case http.StatusNotFound, 0:
+		s.fail(w, r, http.StatusNotFound, "not_found",
+			fmt.Sprintf("no route %s %s; the routes are listed in the API docs (GET /api/v1/stores, ...)", r.Method, r.URL.Path))
+	default: // a redirect to the cleaned path
+		for k, v := range p.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(p.code)
+	}
+}
+
+// probe records what the mux's own not-found and not-allowed handlers
+// answer, without sending it.
+type probe struct {
+	header http.Header
+	code   int
+}
+
+func (p *probe) Header() http.Header { return p.header }
+func (p *probe) WriteHeader(code int) {
+	if p.code == 0 {
+		p.code = code
+	}
+}
+func (p *probe) Write(b []byte) (int, error) {
+	p.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
+
+// statusWriter remembers the status sent, for the request counters and the
+// panic handler. Unwrap lets http.ResponseController reach the flusher and
+// write deadlines underneath.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.code, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if !w.wrote {
+		w.code, w.wrote = http.StatusOK, true
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) status() int {
+	if !w.wrote {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+// requestCounts counts answered requests by route pattern and status.
+type requestCounts struct {
+	mu sync.Mutex // guards n
+	n  map[requestKey]int64
+}
+
+type requestKey struct {
+	route string
+	code  int
+}
+
+func (c *requestCounts) add(route string, code int) {
+	if route == "" {
+		route = "unmatched"
+	}
+	c.mu.Lock()
+	if c.n == nil {
+		c.n = map[requestKey]int64{}
+	}
+	c.n[requestKey{route, code}]++
+	c.mu.Unlock()
+}
+
+func (c *requestCounts) snapshot() map[requestKey]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[requestKey]int64, len(c.n))
+	for k, v := range c.n {
+		out[k] = v
+	}
+	return out
+}

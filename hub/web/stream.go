@@ -1,0 +1,105 @@
+package web
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hexiao/hexiao/hub"
+)
+
+// The live stream: server-sent events for the dashboard.
+
+const (
+	// sseBuffer is how many notices a stream may fall behind before the
+	// hub drops notices for it (the hub never waits for a reader).
+	sseBuffer = 256
+	// heartbeat is how often an idle stream sends a comment, so proxies
+	// keep it open and a dead client is noticed.
+	heartbeat = 15 * time.Second
+)
+
+// stream sends what the hub commits as server-sent events:
+//
+//	event: redemption   data: a hub.Redemption (redemptions and voids)
+//	event: alert        data: a hub.Alert (raised, extended or acknowledged)
+//	event: presence     data: a hub.TerminalInfo (a terminal's presence or standing changed)
+//
+// Each event has an id: line counting up from 1 on this connection (there
+// is no replay: Last-Event-ID is ignored; a client that reconnects reads
+// the lists again). A comment line is sent every 15 s. The stream ends when
+// the client goes away or the server is closed.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	if !s.startStream() {
+		s.fail(w, r, http.StatusServiceUnavailable, "unavailable", "the hub is shutting down; reconnect to another instance or later")
+		return
+	}
+	defer s.streams.Done()
+	notices, stop := s.hub.Subscribe(sseBuffer)
+	defer stop()
+	s.sseClients.Add(1)
+	defer s.sseClients.Add(-1)
+
+	rc := http.NewResponseController(w)
+	defer rc.SetWriteDeadline(time.Time{}) // stallWriter's deadline must not outlive this request
+	bw := bufio.NewWriter(stallWriter{w, rc})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	bw.WriteString("retry: 3000\n: connected\n\n")
+
+	beat := s.heartbeat
+	if beat <= 0 {
+		beat = heartbeat
+	}
+	tick := time.NewTicker(beat)
+	defer tick.Stop()
+	var id uint64
+	send := func(event string, v any) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			s.log.Error("stream: encode event", "event", event, "err", err)
+			return
+		}
+		id++
+		bw.WriteString("event: " + event + "\nid: " + strconv.FormatUint(id, 10) + "\ndata: ")
+		bw.Write(b)
+		bw.WriteString("\n\n")
+	}
+	for {
+		if err := bw.Flush(); err != nil {
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.ctx.Done():
+			return
+		case <-tick.C:
+			bw.WriteString(": heartbeat\n\n")
+		case n, ok := <-notices:
+			if !ok {
+				return
+			}
+			for _, e := range n.Events {
+				send("redemption", hub.RedemptionOf(e))
+			}
+			for _, a := range n.Alerts {
+				send("alert", a)
+			}
+			if n.Terminal != nil {
+				send("presence", terminalInfo(n.Terminal))
+			}
+		}
+	}
+}

@@ -1,0 +1,142 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/hexiao/hexiao/hub"
+	"github.com/hexiao/hexiao/protocol"
+)
+
+// Terminals and their enrollment.
+
+func (s *Server) listTerminals(w http.ResponseWriter, r *http.Request) {
+	ts, err := s.hub.Terminals(r.Context())
+	if err != nil {
+		s.hubError(w, r, err)
+		return
+	}
+	if ts == nil {
+		ts = []hub.TerminalInfo{}
+	}
+	s.writeJSON(w, r, http.StatusOK, ts)
+}
+
+func (s *Server) revokeTerminal(w http.ResponseWriter, r *http.Request) {
+	if !s.readJSON(w, r, &struct{}{}, maxBody, true) {
+		return
+	}
+	t, err := s.hub.RevokeTerminal(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.hubError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, t)
+}
+
+// terminalInfo shows a terminal as GET /api/v1/terminals does. The hub
+// keeps its own converter unexported; this builds the same fields from
+// the exported Terminal for the event stream's presence events.
+func terminalInfo(t *hub.Terminal) hub.TerminalInfo {
+	i := hub.TerminalInfo{ID: t.ID, Store: t.Store, Status: t.Status, LastSeen: t.LastSeen, Acked: t.Head, Created: t.Created}
+	if p := t.Presence; p != nil {
+		i.Online = p.State == protocol.PresenceOnline && t.Status == hub.TerminalActive
+		i.Protocol, i.App, i.Mode, i.Outbox, i.OfflineAge = p.Protocol, p.App, p.Mode, p.Outbox, p.OfflineAge
+	}
+	if t.SkewKnown {
+		d := protocol.Duration(t.Skew)
+		i.ClockSkew = &d
+		i.SkewFlagged = t.Skew > hub.SkewLimit || t.Skew < -hub.SkewLimit
+	}
+	return i
+}
+
+// enrollmentRequest is the body of POST /api/v1/enrollments.
+type enrollmentRequest struct {
+	Store    string `json:"store"`
+	Terminal string `json:"terminal"`
+}
+
+// enrollment is the answer to POST /api/v1/enrollments.
+type enrollment struct {
+	hub.EnrollmentToken
+	QRPNGURL string `json:"qr_png_url"`
+}
+
+// qrPath is where the QR image of an enrollment token is served.
+const qrPath = "/api/v1/enrollments/qr.png"
+
+// createEnrollment makes a one-time token for a new terminal (201). The
+// answer is the only place the token appears: the hub keeps its hash.
+func (s *Server) createEnrollment(w http.ResponseWriter, r *http.Request) {
+	var req enrollmentRequest
+	if !s.readJSON(w, r, &req, maxBody, false) {
+		return
+	}
+	tok, err := s.hub.CreateEnrollment(r.Context(), req.Store, req.Terminal)
+	if err != nil {
+		s.hubError(w, r, err)
+		return
+	}
+	s.log.Info("enrollment token created", "store", tok.Store, "terminal", tok.Terminal, "expires", tok.ExpiresAt)
+	s.writeJSON(w, r, http.StatusCreated, enrollment{EnrollmentToken: tok,
+		QRPNGURL: qrPath + "?" + url.Values{"token": {tok.Token}}.Encode()})
+}
+
+// QR image sizes in pixels.
+const (
+	qrDefault = 320
+	qrMin     = 64
+	qrMax     = 2048
+)
+
+// enrollmentQR draws the token given in the query as a QR code (PNG), for
+// the counter's camera or a printed sheet. It does not look the token up:
+// the hub holds only hashes, and the caller already has the token. So that
+// it cannot be used to draw arbitrary text, the token must look like one
+// (upper-case base32, as CreateEnrollment makes).
+func (s *Server) enrollmentQR(w http.ResponseWriter, r *http.Request) {
+	q, ok := s.query(w, r, "token", "size")
+	if !ok {
+		return
+	}
+	tok := q.Get("token")
+	if !validToken(tok) {
+		s.fail(w, r, http.StatusBadRequest, "invalid",
+			"token: give the enrollment token POST /api/v1/enrollments returned (32 characters of A-Z and 2-7)")
+		return
+	}
+	size := qrDefault
+	if v := q.Get("size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < qrMin || n > qrMax {
+			s.fail(w, r, http.StatusBadRequest, "invalid", fmt.Sprintf("size=%q: want pixels from %d to %d", v, qrMin, qrMax))
+			return
+		}
+		size = n
+	}
+	b, err := qrPNG(tok, size)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// validToken reports whether tok has the shape of an enrollment token.
+func validToken(tok string) bool {
+	if len(tok) != 32 {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; !(c >= 'A' && c <= 'Z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	return true
+}

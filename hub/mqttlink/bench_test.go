@@ -50,6 +50,7 @@ func newRealEnv(b *testing.B, nTerm, nCodes int) *realEnv {
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx) }()
 	b.Cleanup(func() { cancel(); <-done })
+	<-l.Subscribed()
 	e.addr = br.Addr().String()
 	return e
 }

@@ -226,6 +226,13 @@ func runLink(t *testing.T, l *mqttlink.Link) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx) }()
+	select {
+	case <-l.Subscribed():
+	case err := <-done:
+		t.Fatalf("Run ended before it subscribed: %v", err)
+	case <-time.After(wait):
+		t.Fatal("the link did not subscribe")
+	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {

@@ -104,9 +104,15 @@ type Link struct {
 	claims *pool // claims
 	reads  *pool // feed and snapshot requests
 
-	running atomic.Bool
-	stats   counters
+	running    atomic.Bool
+	stats      counters
+	subscribed chan struct{} // closed once Run has subscribed to the terminal topics
 }
+
+// Subscribed is closed once Run listens on the terminal topics: messages
+// published before then may not reach the link (a test or a supervisor
+// waits for it).
+func (l *Link) Subscribed() <-chan struct{} { return l.subscribed }
 
 // New checks cfg and makes a Link; Run starts it.
 func New(cfg Config) (*Link, error) {
@@ -139,7 +145,7 @@ func New(cfg Config) (*Link, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Link{
+	return &Link{subscribed: make(chan struct{}),
 		ledger:    cfg.Ledger,
 		transport: cfg.Transport,
 		log:       log,
@@ -181,6 +187,7 @@ func (l *Link) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("mqttlink: subscribe: %w", err)
 	}
+	close(l.subscribed)
 	l.log.Info("mqtt link running", "workers", len(l.ingest.queues), "claim_workers", len(l.claims.queues))
 	<-ctx.Done()
 	unsubscribe()

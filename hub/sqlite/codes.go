@@ -43,18 +43,22 @@ var (
 )
 
 func scanCode(r scanner) (hub.Code, error) {
+	// Integers scan into int64: database/sql converts other integer types
+	// through strings.
 	var (
 		c                           hub.Code
 		format, status              string
 		secret, seed                []byte
+		uses, used                  int64
 		stores, regions             sql.NullString
 		from, until, lastAt, issued int64
 	)
-	err := r.Scan(&c.ID, &c.Campaign, &format, &secret, &seed, &c.Uses, &c.Used, &status, &from, &until,
+	err := r.Scan(&c.ID, &c.Campaign, &format, &secret, &seed, &uses, &used, &status, &from, &until,
 		&stores, &regions, &c.LastUse.Store, &c.LastUse.Terminal, &lastAt, &c.LastStep, &c.OrderRef, &issued)
 	if err != nil {
 		return c, err
 	}
+	c.Uses, c.Used = int(uses), int(used)
 	c.Format, c.Status = protocol.Format(format), protocol.CodeStatus(status)
 	if secret != nil {
 		var h protocol.SecretHash

@@ -28,16 +28,18 @@ func scanEvent(r scanner) (hub.Event, error) {
 		kind, mode, entry, reason string
 		format                    string
 		prev, hash                []byte
+		v, seq, uses              int64 // see scanCode
 		at, received              int64
 		voidsTerm, flags          sql.NullString
 		voidsSeq                  sql.NullInt64
 	)
-	err := r.Scan(&e.V, &e.Terminal, &e.Seq, &prev, &kind, &at, &e.Store, &e.Cashier, &mode, &entry, &reason,
-		&e.Code, &format, &e.Campaign, &e.Uses, &e.Amount, &e.Step, &e.OrderRef, &e.IdemKey, &voidsTerm, &voidsSeq,
+	err := r.Scan(&v, &e.Terminal, &seq, &prev, &kind, &at, &e.Store, &e.Cashier, &mode, &entry, &reason,
+		&e.Code, &format, &e.Campaign, &uses, &e.Amount, &e.Step, &e.OrderRef, &e.IdemKey, &voidsTerm, &voidsSeq,
 		&e.Note, &e.Body, &e.Sig, &hash, &received, &flags)
 	if err != nil {
 		return hub.Event{}, err
 	}
+	e.V, e.Seq, e.Uses = int(v), uint64(seq), int(uses)
 	e.Kind, e.Mode, e.Entry = protocol.EventKind(kind), protocol.Mode(mode), protocol.Entry(entry)
 	e.Reason, e.Format = protocol.Reason(reason), protocol.Format(format)
 	e.At, e.Received = fromMicros(at), fromMicros(received)

@@ -4,12 +4,10 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 
+	"github.com/hexiao/hexiao/internal/keyfile"
 	"github.com/hexiao/hexiao/protocol"
 )
 
@@ -88,44 +86,19 @@ func (s *Secrets) Open(label string, sealed []byte) ([]byte, error) {
 	return plain, nil
 }
 
+// readOrCreate reads the n-byte key file at path, making it from fresh
+// randomness on first start.
 func readOrCreate(path string, n int) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if len(b) != n {
-			return nil, fmt.Errorf("%s: %d bytes, want %d", path, len(b), n)
-		}
-		return b, nil
-	case !errors.Is(err, fs.ErrNotExist):
-		return nil, err
-	}
-	b = make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	b, err := keyfile.ReadOrCreate(path, func() ([]byte, error) {
+		b := make([]byte, n)
+		_, err := rand.Read(b)
+		return b, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write %s: %w", tmp, err)
+	if len(b) != n {
+		return nil, fmt.Errorf("%s: %d bytes, want %d", path, len(b), n)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	if err := os.Link(tmp, path); err != nil { // never replaces a key another process just made
-		os.Remove(tmp)
-		if errors.Is(err, fs.ErrExist) {
-			return readOrCreate(path, n)
-		}
-		return nil, err
-	}
-	os.Remove(tmp)
 	return b, nil
 }

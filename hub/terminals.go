@@ -59,7 +59,7 @@ func (h *Hub) RegisterTerminal(ctx context.Context, spec TerminalSpec) (Terminal
 	if err != nil {
 		return TerminalInfo{}, err
 	}
-	return h.info(t), nil
+	return InfoOf(t), nil
 }
 
 // RevokeTerminal shuts a terminal out: its login is refused, its events
@@ -85,7 +85,7 @@ func (h *Hub) RevokeTerminal(ctx context.Context, id string) (TerminalInfo, erro
 	if err != nil {
 		return TerminalInfo{}, err
 	}
-	return h.info(t), nil
+	return InfoOf(t), nil
 }
 
 // Login checks a terminal's MQTT password for the broker and returns its
@@ -153,7 +153,9 @@ type TerminalInfo struct {
 	Created     time.Time          `json:"created"`
 }
 
-func (h *Hub) info(t Terminal) TerminalInfo {
+// InfoOf shows a terminal as GET /api/v1/terminals and the event stream
+// do.
+func InfoOf(t Terminal) TerminalInfo {
 	i := TerminalInfo{ID: t.ID, Store: t.Store, Status: t.Status, LastSeen: t.LastSeen, Acked: t.Head, Created: t.Created}
 	if p := t.Presence; p != nil {
 		i.Online = p.State == protocol.PresenceOnline && t.Status == TerminalActive
@@ -173,7 +175,7 @@ func (h *Hub) Terminals(ctx context.Context) ([]TerminalInfo, error) {
 	err := h.store.View(ctx, func(r Reader) error {
 		ts, err := r.Terminals()
 		for _, t := range ts {
-			out = append(out, h.info(t))
+			out = append(out, InfoOf(t))
 		}
 		return err
 	})

@@ -45,17 +45,7 @@ func (h *Hub) update(ctx context.Context, fn func(w *writer) error) error {
 
 // change appends c to the feed for audience a.
 func (w *writer) change(c protocol.Change, a Audience) (uint64, error) {
-	c.At, c.Seq = w.now, 1 // the seq is the store's to give; 1 passes validation
-	if err := c.Validate(); err != nil {
-		return 0, fmt.Errorf("change %s: %w", c.Kind, err)
-	}
-	seq, err := w.tx.AddChange(Change{Change: c, Audience: a})
-	if err != nil {
-		return 0, fmt.Errorf("add change: %w", err)
-	}
-	c.Seq = seq
-	w.changes = append(w.changes, Change{Change: c, Audience: a})
-	return seq, nil
+	return w.add(c, c, a)
 }
 
 // codeChange tells the terminals that may redeem code its new state. The
@@ -69,18 +59,25 @@ func (w *writer) codeChange(kind protocol.ChangeKind, code Code) error {
 	if code.Format == protocol.FormatDynamic {
 		stored.Seed = code.SealedSeed
 	}
-	c := protocol.Change{Seq: 1, Kind: kind, At: w.now, Code: &st}
-	if err := c.Validate(); err != nil {
-		return fmt.Errorf("change %s of %s: %w", kind, code.ID, err)
-	}
-	aud := w.h.codeAudience(code)
-	seq, err := w.tx.AddChange(Change{Change: protocol.Change{Kind: kind, At: w.now, Code: &stored}, Audience: aud})
+	_, err = w.add(protocol.Change{Kind: kind, Code: &st}, protocol.Change{Kind: kind, Code: &stored}, w.h.codeAudience(code))
+	return err
+}
+
+// add stores row in the feed and queues pushed, the same change as
+// terminals receive it, with the seq the store gave. An invalid change
+// fails the transaction, so nothing of it is kept.
+func (w *writer) add(pushed, row protocol.Change, a Audience) (uint64, error) {
+	row.At, pushed.At = w.now, w.now
+	seq, err := w.tx.AddChange(Change{Change: row, Audience: a})
 	if err != nil {
-		return fmt.Errorf("add change: %w", err)
+		return 0, fmt.Errorf("add change: %w", err)
 	}
-	c.Seq = seq
-	w.changes = append(w.changes, Change{Change: c, Audience: aud})
-	return nil
+	pushed.Seq = seq
+	if err := pushed.Validate(); err != nil {
+		return 0, fmt.Errorf("change %s: %w", pushed.Kind, err)
+	}
+	w.changes = append(w.changes, Change{Change: pushed, Audience: a})
+	return seq, nil
 }
 
 // raise records an alert, or extends the open one of the same kind about

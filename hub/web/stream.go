@@ -98,7 +98,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				send("alert", a)
 			}
 			if n.Terminal != nil {
-				send("presence", terminalInfo(n.Terminal))
+				send("presence", hub.InfoOf(*n.Terminal))
 			}
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/hexiao/hexiao/hub"
-	"github.com/hexiao/hexiao/protocol"
 )
 
 // Terminals and their enrollment.
@@ -34,23 +33,6 @@ func (s *Server) revokeTerminal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, t)
-}
-
-// terminalInfo shows a terminal as GET /api/v1/terminals does. The hub
-// keeps its own converter unexported; this builds the same fields from
-// the exported Terminal for the event stream's presence events.
-func terminalInfo(t *hub.Terminal) hub.TerminalInfo {
-	i := hub.TerminalInfo{ID: t.ID, Store: t.Store, Status: t.Status, LastSeen: t.LastSeen, Acked: t.Head, Created: t.Created}
-	if p := t.Presence; p != nil {
-		i.Online = p.State == protocol.PresenceOnline && t.Status == hub.TerminalActive
-		i.Protocol, i.App, i.Mode, i.Outbox, i.OfflineAge = p.Protocol, p.App, p.Mode, p.Outbox, p.OfflineAge
-	}
-	if t.SkewKnown {
-		d := protocol.Duration(t.Skew)
-		i.ClockSkew = &d
-		i.SkewFlagged = t.Skew > hub.SkewLimit || t.Skew < -hub.SkewLimit
-	}
-	return i
 }
 
 // enrollmentRequest is the body of POST /api/v1/enrollments.

@@ -24,7 +24,7 @@ func (h *Hub) PutStore(ctx context.Context, s protocol.Store) (protocol.Store, e
 		if err := w.tx.PutStore(s); err != nil {
 			return err
 		}
-		_, err := w.change(protocol.Change{Kind: protocol.ChangeStore, Store: &s}, Audience{Stores: []string{s.ID}})
+		err := w.change(protocol.Change{Kind: protocol.ChangeStore, Store: &s}, Audience{Stores: []string{s.ID}})
 		return err
 	})
 	if err != nil {
@@ -102,7 +102,7 @@ func (h *Hub) PutCampaign(ctx context.Context, c protocol.Campaign) (protocol.Ca
 		if err := w.tx.PutCampaign(c); err != nil {
 			return err
 		}
-		_, err := w.change(protocol.Change{Kind: protocol.ChangeCampaign, Campaign: &c}, aud)
+		err := w.change(protocol.Change{Kind: protocol.ChangeCampaign, Campaign: &c}, aud)
 		return err
 	})
 	if err != nil {
@@ -152,7 +152,7 @@ func (h *Hub) Lock(ctx context.Context, store, day string) (protocol.SettlementL
 		if err := w.tx.PutLock(l); err != nil {
 			return err
 		}
-		_, err := w.change(protocol.Change{Kind: protocol.ChangeLock, Lock: &l}, Audience{Stores: []string{store}})
+		err := w.change(protocol.Change{Kind: protocol.ChangeLock, Lock: &l}, Audience{Stores: []string{store}})
 		return err
 	})
 	if err != nil {

@@ -13,23 +13,20 @@ import (
 // the claim, undoing it if the terminal decided otherwise. An offline
 // decision takes effect now, whatever the count: the customer was served,
 // so the event is stored and, if it breaks a rule, flagged and alerted.
-func (w *writer) apply(t Terminal, se protocol.SignedEvent, e protocol.Event) error {
+func (w *writer) apply(se protocol.SignedEvent, e protocol.Event, claim *Claim) error {
 	rec := Event{Event: e, Body: se.Body, Sig: se.Sig, Hash: se.Hash(), Received: w.now}
 	ref := e.Ref()
-	claim, err := w.tx.Claim(ref)
-	hasClaim := err == nil
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("claim: %w", err)
-	}
+	hasClaim := claim != nil
 	matched := hasClaim && claim.Taken && claim.Kind == e.Kind && claim.Code == e.Code && claim.Uses == e.Uses
 	undone := false
 	if hasClaim && claim.Taken && !matched {
-		if err := w.undoClaim(claim); err != nil {
+		if err := w.undoClaim(*claim); err != nil {
 			return err
 		}
 		undone = true
 	}
 	if !matched {
+		var err error
 		switch e.Kind {
 		case protocol.KindRedemption:
 			err = w.redeemOffline(&rec)
@@ -45,9 +42,7 @@ func (w *writer) apply(t Terminal, se protocol.SignedEvent, e protocol.Event) er
 			return fmt.Errorf("settle claim: %w", err)
 		}
 	}
-	if err := w.tx.InsertEvent(rec); err != nil {
-		return fmt.Errorf("insert: %w", err)
-	}
+	w.insert(rec)
 	if e.Kind != protocol.KindAttempt {
 		w.events = append(w.events, rec)
 	}
@@ -109,21 +104,27 @@ func (w *writer) redeemOffline(rec *Event) error {
 		}
 	}
 	if !w.h.inScope(before, e.Store) {
-		rec.Flags = append(rec.Flags, FlagScope)
-		a := party
-		a.Kind, a.Detail = AlertScope, fmt.Sprintf("%s redeemed code %s at store %s, outside its scope", e.Ref(), e.Code, e.Store)
-		if err := w.raise(a); err != nil {
+		if err := w.scopeViolation(rec, party); err != nil {
 			return err
 		}
 	}
 	return w.codeChange(protocol.ChangeCodeRedeemed, code)
 }
 
+// scopeViolation flags rec, redeemed outside its code's scope, and raises
+// the alert.
+func (w *writer) scopeViolation(rec *Event, party Alert) error {
+	e := &rec.Event
+	rec.Flags = append(rec.Flags, FlagScope)
+	party.Kind, party.Detail = AlertScope, fmt.Sprintf("%s redeemed code %s at store %s, outside its scope", e.Ref(), e.Code, e.Store)
+	return w.raise(party)
+}
+
 // overParties adds to a the other redemptions of the code: those in the
 // ledger and the last use (which may be an online claim whose event has not
 // arrived yet).
 func (w *writer) overParties(a Alert, before Code) (Alert, error) {
-	evs, err := w.tx.CodeEvents(before.ID)
+	evs, err := w.codeEvents(before.ID)
 	if err != nil {
 		return a, err
 	}
@@ -143,7 +144,7 @@ func (w *writer) overParties(a Alert, before Code) (Alert, error) {
 
 func (w *writer) voidOffline(rec *Event) error {
 	e := &rec.Event
-	target, err := w.tx.Event(*e.Voids)
+	target, err := w.event(*e.Voids)
 	if errors.Is(err, ErrNotFound) || (err == nil && (target.Kind != protocol.KindRedemption || target.Code != e.Code)) {
 		rec.Flags = append(rec.Flags, FlagUnknownCode)
 		return w.raise(Alert{Kind: AlertUnknownCode, Key: e.Code, Code: e.Code, Stores: []string{e.Store},

@@ -38,7 +38,7 @@ func (h *Hub) Claim(ctx context.Context, terminal string, req *protocol.ClaimReq
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		if e, err := w.tx.Event(ref); err == nil {
+		if e, err := w.event(ref); err == nil {
 			// The terminal decided without the hub and the event is here
 			// already: the late claim changes nothing.
 			reply = w.reply(req, e.Reason, -1, nil)
@@ -164,7 +164,7 @@ func (w *writer) claimVoid(c *Claim, t Terminal, req *protocol.ClaimRequest) err
 	var at time.Time
 	var store string
 	var uses int
-	if e, err := w.tx.Event(*req.Voids); err == nil && e.Kind == protocol.KindRedemption && e.Code == req.Code {
+	if e, err := w.event(*req.Voids); err == nil && e.Kind == protocol.KindRedemption && e.Code == req.Code {
 		at, store, uses = e.At, e.Store, e.Uses
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return err

@@ -50,6 +50,10 @@ type Hub struct {
 	lastPush map[string]uint64 // guarded by wmu: last change seq pushed per store
 	pushBase uint64            // guarded by wmu: feed head when the hub started
 
+	gmu     sync.Mutex  // guards the group commit's queue
+	waiting []*groupReq // updates waiting for the next group commit
+	leading bool        // a caller is leading a group commit
+
 	mu        sync.RWMutex // guards the fields below
 	stores    map[string]protocol.Store
 	campaigns map[string]protocol.Campaign
@@ -74,6 +78,7 @@ type Stats struct {
 	Parked         atomic.Int64 // events held for missing predecessors
 	Refused        atomic.Int64 // events refused (forged, fork)
 	Batches        atomic.Int64
+	IngestCommits  atomic.Int64 // ledger transactions that committed batches (a group commit takes several)
 	ClaimsAccepted atomic.Int64
 	ClaimsRefused  atomic.Int64
 	Alerts         atomic.Int64

@@ -79,7 +79,7 @@ func (h *Hub) Ingest(ctx context.Context, terminal string, b *protocol.EventBatc
 	if len(verified) == 0 && len(refused) == 0 && gap == nil {
 		return h.ack(cur, nil), nil
 	}
-	err = h.update(ctx, func(w *writer) error {
+	err = h.updateGrouped(ctx, func(w *writer) error {
 		if len(verified) > 0 {
 			now, err := w.tx.Terminal(terminal)
 			if err != nil {
@@ -88,8 +88,29 @@ func (h *Hub) Ingest(ctx context.Context, terminal string, b *protocol.EventBatc
 			if now.Head != head.Seq || now.Status != TerminalActive {
 				return fmt.Errorf("terminal %s changed during ingest (head %d, was %d)", terminal, now.Head, head.Seq)
 			}
+			// The batch's claims and codes in a few round trips, not one each.
+			claims, err := w.tx.Claims(terminal, decoded[0].Seq, decoded[len(decoded)-1].Seq)
+			if err != nil {
+				return err
+			}
+			codes := make([]string, 0, len(decoded))
+			for _, e := range decoded {
+				if e.Code != "" && e.Kind != protocol.KindAttempt {
+					codes = append(codes, e.Code)
+				}
+			}
+			if _, err := w.tx.Codes(codes); err != nil {
+				return err
+			}
 			for i := range verified {
-				if err := w.apply(t, verified[i], decoded[i]); err != nil {
+				var claim *Claim
+				for len(claims) > 0 && claims[0].Seq <= decoded[i].Seq {
+					if claims[0].Seq == decoded[i].Seq {
+						claim = &claims[0]
+					}
+					claims = claims[1:]
+				}
+				if err := w.apply(verified[i], decoded[i], claim); err != nil {
 					return fmt.Errorf("event %s:%d: %w", terminal, decoded[i].Seq, err)
 				}
 			}

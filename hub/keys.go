@@ -42,7 +42,7 @@ func (h *Hub) RotateKey(ctx context.Context) (protocol.IssuingKey, error) {
 		if err := w.tx.SetMeta(metaSigner, []byte(id)); err != nil {
 			return err
 		}
-		if _, err := w.change(protocol.Change{Kind: protocol.ChangeKey, Key: &k.IssuingKey}, Audience{All: true}); err != nil {
+		if err := w.change(protocol.Change{Kind: protocol.ChangeKey, Key: &k.IssuingKey}, Audience{All: true}); err != nil {
 			return err
 		}
 		keys, err = w.tx.Keys()
@@ -85,7 +85,7 @@ func (h *Hub) RetireKey(ctx context.Context, id string) (protocol.IssuingKey, er
 			if err := w.tx.PutKey(k); err != nil {
 				return err
 			}
-			if _, err := w.change(protocol.Change{Kind: protocol.ChangeKey, Key: &k.IssuingKey}, Audience{All: true}); err != nil {
+			if err := w.change(protocol.Change{Kind: protocol.ChangeKey, Key: &k.IssuingKey}, Audience{All: true}); err != nil {
 				return err
 			}
 			out = k.IssuingKey

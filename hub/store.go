@@ -54,6 +54,10 @@ type Reader interface {
 	// Inside an Update they lock the row until the transaction ends.
 	Code(id string) (Code, error)
 	CodeBySecret(h protocol.SecretHash) (Code, error)
+	// Codes returns those of ids that exist, each once, in no particular
+	// order: one round trip for a batch (an Update may keep them to answer
+	// Code later in the transaction).
+	Codes(ids []string) ([]Code, error)
 	// CodesAfter returns up to limit codes with ids greater than after, in id
 	// order.
 	CodesAfter(after string, limit int) ([]Code, error)
@@ -71,6 +75,9 @@ type Reader interface {
 
 	// Claim returns the claim a terminal made for one of its seqs.
 	Claim(ref protocol.EventRef) (Claim, error)
+	// Claims returns the claims terminal made for seqs from to to
+	// (inclusive), in seq order: what an ingested batch settles.
+	Claims(terminal string, from, to uint64) ([]Claim, error)
 
 	// FeedHead is the highest change seq (0 when the feed is empty).
 	FeedHead() (uint64, error)
@@ -118,9 +125,9 @@ type Tx interface {
 	// SetStatus changes a code's status and returns the code.
 	SetStatus(id string, status protocol.CodeStatus) (Code, error)
 
-	// InsertEvent adds an ingested event; (terminal, seq) already present is
-	// ErrExists.
-	InsertEvent(e Event) error
+	// InsertEvents adds ingested events; if any (terminal, seq) is already
+	// present it is ErrExists and none of es is inserted.
+	InsertEvents(es ...Event) error
 	// SetHead records a terminal's verified chain head (its ack watermark).
 	SetHead(terminal string, seq uint64, hash protocol.Hash) error
 
@@ -130,8 +137,10 @@ type Tx interface {
 	// SettleClaim marks a claim settled by the event at its seq.
 	SettleClaim(ref protocol.EventRef, undone bool) error
 
-	// AddChange appends to the change feed and returns the change's seq.
-	AddChange(c Change) (uint64, error)
+	// AddChanges appends to the change feed and returns the seqs the
+	// changes were given, in order: higher than any seq handed out before,
+	// committed or not.
+	AddChanges(cs ...Change) ([]uint64, error)
 	PutLock(l protocol.SettlementLock) error
 
 	// AddAlert records a new alert and returns its id; UpdateAlert replaces

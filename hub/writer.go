@@ -21,6 +21,12 @@ type writer struct {
 	now     time.Time
 	changes []Change // as pushed: dynamic seeds in the clear
 	events  []Event
+
+	// Rows not yet written: changes (with their pushed form) and events,
+	// each written by one call at the end or before a read needs them.
+	rows    []Change
+	pushes  []Change
+	inserts []Event
 	alerts  []Alert
 	term    *Terminal
 }
@@ -33,18 +39,126 @@ func (h *Hub) update(ctx context.Context, fn func(w *writer) error) error {
 	var w *writer
 	err := h.store.Update(ctx, func(tx Tx) error {
 		w = &writer{h: h, tx: tx, now: h.now().UTC()}
-		return fn(w)
+		return w.run(fn)
 	})
 	if err != nil {
 		return err
 	}
-	h.stats.Alerts.Add(int64(len(w.alerts)))
-	h.publish(Notice{Pushes: h.pushes(w.changes), Events: w.events, Alerts: w.alerts, Terminal: w.term})
+	h.committed(w)
 	return nil
 }
 
+// run runs fn and writes what it queued.
+func (w *writer) run(fn func(w *writer) error) error {
+	if err := fn(w); err != nil {
+		return err
+	}
+	if err := w.flushEvents(); err != nil {
+		return err
+	}
+	return w.flushChanges()
+}
+
+// committed publishes what w's committed transaction changed. Callers hold
+// wmu.
+func (h *Hub) committed(w *writer) {
+	h.stats.Alerts.Add(int64(len(w.alerts)))
+	h.publish(Notice{Pushes: h.pushes(w.changes), Events: w.events, Alerts: w.alerts, Terminal: w.term})
+}
+
+// groupReq is an update waiting to join a group commit.
+type groupReq struct {
+	ctx  context.Context
+	fn   func(*writer) error
+	err  error
+	wake chan bool // true: lead the next group; false: done, err is set
+}
+
+// maxGroup bounds the updates one group commit takes.
+const maxGroup = 8
+
+// updateGrouped is update for ingest, with group commit: the updates that
+// arrive while a transaction commits wait, then share the next one and
+// its one fsync. The first waiting caller leads the next group. When any
+// fn of a group fails the group is rolled back and each of its updates is
+// run again alone, so one update's error never touches another's. fn may
+// therefore run twice and must not change anything outside the ledger;
+// fns of one group must not depend on each other (Ingest holds the
+// terminal's lock, so a group has at most one batch per terminal).
+func (h *Hub) updateGrouped(ctx context.Context, fn func(w *writer) error) error {
+	r := &groupReq{ctx: ctx, fn: fn, wake: make(chan bool, 1)}
+	h.gmu.Lock()
+	h.waiting = append(h.waiting, r)
+	if !h.leading {
+		h.leading = true
+		r.wake <- true
+	}
+	h.gmu.Unlock()
+	for <-r.wake {
+		h.gmu.Lock()
+		n := min(len(h.waiting), maxGroup)
+		g := slices.Clone(h.waiting[:n])
+		h.waiting = slices.Delete(h.waiting, 0, n)
+		h.gmu.Unlock()
+		h.commitGroup(g)
+		h.gmu.Lock()
+		if len(h.waiting) > 0 {
+			h.waiting[0].wake <- true
+		} else {
+			h.leading = false
+		}
+		h.gmu.Unlock()
+	}
+	return r.err
+}
+
+// commitGroup runs g's updates in one transaction, or each alone when
+// that fails, and wakes each with its result.
+func (h *Hub) commitGroup(g []*groupReq) {
+	live := make([]*groupReq, 0, len(g))
+	for _, r := range g {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			r.wake <- false
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) > 1 {
+		h.wmu.Lock()
+		ws := make([]*writer, len(live))
+		err := h.store.Update(context.WithoutCancel(live[0].ctx), func(tx Tx) error {
+			now := h.now().UTC()
+			for i, r := range live {
+				ws[i] = &writer{h: h, tx: tx, now: now}
+				if err := ws[i].run(r.fn); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			h.stats.IngestCommits.Add(1)
+			for i, w := range ws {
+				h.committed(w)
+				live[i].wake <- false
+			}
+			h.wmu.Unlock()
+			return
+		}
+		h.wmu.Unlock()
+	}
+	for _, r := range live {
+		r.err = h.update(r.ctx, r.fn)
+		if r.err == nil {
+			h.stats.IngestCommits.Add(1)
+		}
+		r.wake <- false
+	}
+}
+
 // change appends c to the feed for audience a.
-func (w *writer) change(c protocol.Change, a Audience) (uint64, error) {
+func (w *writer) change(c protocol.Change, a Audience) error {
 	return w.add(c, c, a)
 }
 
@@ -59,25 +173,74 @@ func (w *writer) codeChange(kind protocol.ChangeKind, code Code) error {
 	if code.Format == protocol.FormatDynamic {
 		stored.Seed = code.SealedSeed
 	}
-	_, err = w.add(protocol.Change{Kind: kind, Code: &st}, protocol.Change{Kind: kind, Code: &stored}, w.h.codeAudience(code))
-	return err
+	return w.add(protocol.Change{Kind: kind, Code: &st}, protocol.Change{Kind: kind, Code: &stored}, w.h.codeAudience(code))
 }
 
-// add stores row in the feed and queues pushed, the same change as
-// terminals receive it, with the seq the store gave. An invalid change
-// fails the transaction, so nothing of it is kept.
-func (w *writer) add(pushed, row protocol.Change, a Audience) (uint64, error) {
+// add queues row for the feed and pushed, the same change as terminals
+// receive it; flushChanges gives them their seq.
+func (w *writer) add(pushed, row protocol.Change, a Audience) error {
 	row.At, pushed.At = w.now, w.now
-	seq, err := w.tx.AddChange(Change{Change: row, Audience: a})
+	w.rows = append(w.rows, Change{Change: row, Audience: a})
+	w.pushes = append(w.pushes, Change{Change: pushed, Audience: a})
+	return nil
+}
+
+// flushChanges writes the queued changes and queues their pushes with the
+// seqs the store gave. An invalid change fails the transaction, so nothing
+// of it is kept.
+func (w *writer) flushChanges() error {
+	if len(w.rows) == 0 {
+		return nil
+	}
+	seqs, err := w.tx.AddChanges(w.rows...)
 	if err != nil {
-		return 0, fmt.Errorf("add change: %w", err)
+		return fmt.Errorf("add changes: %w", err)
 	}
-	pushed.Seq = seq
-	if err := pushed.Validate(); err != nil {
-		return 0, fmt.Errorf("change %s: %w", pushed.Kind, err)
+	if len(seqs) != len(w.rows) {
+		return fmt.Errorf("add changes: %d seqs for %d changes", len(seqs), len(w.rows))
 	}
-	w.changes = append(w.changes, Change{Change: pushed, Audience: a})
-	return seq, nil
+	for i, p := range w.pushes {
+		p.Seq = seqs[i]
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("change %s: %w", p.Kind, err)
+		}
+		w.changes = append(w.changes, p)
+	}
+	w.rows, w.pushes = w.rows[:0], w.pushes[:0]
+	return nil
+}
+
+// insert queues an event for the ledger.
+func (w *writer) insert(e Event) {
+	w.inserts = append(w.inserts, e)
+}
+
+// flushEvents writes the queued events; a read of the ledger's events in
+// the transaction calls it first.
+func (w *writer) flushEvents() error {
+	if len(w.inserts) == 0 {
+		return nil
+	}
+	if err := w.tx.InsertEvents(w.inserts...); err != nil {
+		return fmt.Errorf("insert: %w", err)
+	}
+	w.inserts = w.inserts[:0]
+	return nil
+}
+
+// event and codeEvents read the ledger's events, queued ones included.
+func (w *writer) event(ref protocol.EventRef) (Event, error) {
+	if err := w.flushEvents(); err != nil {
+		return Event{}, err
+	}
+	return w.tx.Event(ref)
+}
+
+func (w *writer) codeEvents(code string) ([]Event, error) {
+	if err := w.flushEvents(); err != nil {
+		return nil, err
+	}
+	return w.tx.CodeEvents(code)
 }
 
 // raise records an alert, or extends the open one of the same kind about

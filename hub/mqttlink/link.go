@@ -62,9 +62,9 @@ var Filters = []string{
 const (
 	// DefaultQueueDepth is each worker's queue. A queued event batch may
 	// be up to protocol.MaxMessageBytes, so the queues hold at most
-	// (2×Workers + ClaimWorkers) × 32 payloads; a burst beyond that is held
-	// back at the broker (back-pressure), not dropped.
-	DefaultQueueDepth = 32
+	// (2×Workers + ClaimWorkers) × 8 payloads (192 on 2 cores); a burst
+	// beyond that is held back at the broker (back-pressure), not dropped.
+	DefaultQueueDepth = 8
 	// DefaultNoticeBuffer is how many notices the link may fall behind the
 	// ledger before the hub drops some (a terminal that misses a push sees
 	// the gap in FeedPush.After and asks for a feed page).
@@ -77,8 +77,11 @@ type Config struct {
 	Transport Transport // required
 	Log       *slog.Logger
 	// Workers is the number of ingest workers, and of feed and snapshot
-	// workers; 0 means runtime.GOMAXPROCS. Batches of one terminal always go
-	// to the same worker, in arrival order.
+	// workers; 0 means 4 × runtime.GOMAXPROCS. Batches of one terminal
+	// always go to the same worker, in arrival order. An ingest worker
+	// spends most of its time waiting for the ledger's writer; more
+	// workers than cores keep batches verified and ready, and those that
+	// wait together share one commit (hub's group commit).
 	Workers int
 	// ClaimWorkers answer claims, apart from ingest so that a claim never
 	// waits behind a slow batch; 0 means Workers.
@@ -127,7 +130,7 @@ func New(cfg Config) (*Link, error) {
 	}
 	workers := cfg.Workers
 	if workers == 0 {
-		workers = runtime.GOMAXPROCS(0)
+		workers = 4 * runtime.GOMAXPROCS(0)
 	}
 	claimWorkers := cfg.ClaimWorkers
 	if claimWorkers == 0 {

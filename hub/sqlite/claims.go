@@ -13,11 +13,33 @@ const claimCols = `terminal, seq, kind, code, uses, step, voids_terminal, voids_
 
 var (
 	qClaim       = rq(`SELECT ` + claimCols + ` FROM claims WHERE terminal = ? AND seq = ?`)
+	qClaims      = rq(`SELECT ` + claimCols + ` FROM claims WHERE terminal = ? AND seq BETWEEN ? AND ? ORDER BY seq`)
 	qPutClaim    = wq(`INSERT INTO claims (` + claimCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	qSettleClaim = wq(`UPDATE claims SET settled = 1, undone = ? WHERE terminal = ? AND seq = ?`)
 )
 
 func (t *txn) Claim(ref protocol.EventRef) (hub.Claim, error) {
+	c, err := scanClaim(t.row(qClaim, ref.Terminal, ref.Seq))
+	if err != nil {
+		return hub.Claim{}, lookupFailed("claim", ref, err)
+	}
+	return c, nil
+}
+
+func (t *txn) Claims(terminal string, from, to uint64) ([]hub.Claim, error) {
+	var out []hub.Claim
+	err := t.rows(qClaims, []any{terminal, from, to}, func(r scanner) error {
+		c, err := scanClaim(r)
+		out = append(out, c)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claims of %s %d-%d: %w", terminal, from, to, err)
+	}
+	return out, nil
+}
+
+func scanClaim(r scanner) (hub.Claim, error) {
 	var (
 		c                  hub.Claim
 		kind               string
@@ -27,13 +49,13 @@ func (t *txn) Claim(ref protocol.EventRef) (hub.Claim, error) {
 		at                 int64
 		taken, set, undone bool
 	)
-	err := t.row(qClaim, ref.Terminal, ref.Seq).Scan(&c.Terminal, &c.Seq, &kind, &c.Code, &c.Uses, &c.Step,
+	err := r.Scan(&c.Terminal, &c.Seq, &kind, &c.Code, &c.Uses, &c.Step,
 		&voidsTerm, &voidsSeq, &taken, &reply, &at, &set, &undone)
 	if err != nil {
-		return hub.Claim{}, lookupFailed("claim", ref, err)
+		return hub.Claim{}, err
 	}
 	if err := json.Unmarshal(reply, &c.Reply); err != nil {
-		return hub.Claim{}, fmt.Errorf("claim %s reply: %w", ref, err)
+		return hub.Claim{}, fmt.Errorf("claim %s reply: %w", c.EventRef, err)
 	}
 	c.Kind, c.Voids, c.At = protocol.EventKind(kind), refOf(voidsTerm, voidsSeq), fromMicros(at)
 	c.Taken, c.Settled, c.Undone = taken, set, undone

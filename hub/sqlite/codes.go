@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hexiao/hexiao/hub"
 	"github.com/hexiao/hexiao/protocol"
@@ -79,12 +80,59 @@ func scanCode(r scanner) (hub.Code, error) {
 }
 
 func (t *txn) Code(id string) (hub.Code, error) {
+	if c, ok := t.recall(id); ok {
+		return c, nil
+	}
 	c, err := scanCode(t.row(qCode, id))
 	if err != nil {
 		return hub.Code{}, lookupFailed("code", id, err)
 	}
 	t.remember(c)
 	return c, nil
+}
+
+// codesIn is the size of the IN list of qCodesIn; Codes pads a shorter
+// list with its last id.
+const codesIn = 64
+
+var qCodesIn = rq(`SELECT ` + codeCols + ` FROM codes WHERE id IN (` +
+	strings.TrimSuffix(strings.Repeat("?,", codesIn), ",") + `)`)
+
+func (t *txn) Codes(ids []string) ([]hub.Code, error) {
+	var out []hub.Code
+	var todo []string
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if c, ok := t.recall(id); ok {
+			out = append(out, c)
+		} else {
+			todo = append(todo, id)
+		}
+	}
+	args := make([]any, codesIn)
+	for i := 0; i < len(todo); i += codesIn {
+		chunk := todo[i:min(i+codesIn, len(todo))]
+		for k := range args {
+			args[k] = chunk[min(k, len(chunk)-1)]
+		}
+		err := t.rows(qCodesIn, args, func(r scanner) error {
+			c, err := scanCode(r)
+			if err != nil {
+				return err
+			}
+			t.remember(c)
+			out = append(out, c)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("codes %s…: %w", chunk[0], err)
+		}
+	}
+	return out, nil
 }
 
 func (t *txn) CodeBySecret(h protocol.SecretHash) (hub.Code, error) {
@@ -96,19 +144,32 @@ func (t *txn) CodeBySecret(h protocol.SecretHash) (hub.Code, error) {
 	return c, nil
 }
 
-// remember keeps a copy of the code as this transaction last read or wrote
-// it, so that AddUses after Code (the ingest path) need not read it again.
+// remember keeps a copy of the code as this Update last read or wrote it,
+// so that reading it again (Code, Codes) or AddUses after reading it (the
+// ingest path) need not go to the database. Every write to a code goes
+// through this transaction, which keeps the copy true or forgets it. A
+// View remembers nothing: it is not the one writer.
 func (t *txn) remember(c hub.Code) {
-	c = cloneCode(c)
-	t.last = &c
+	if t.tx != nil {
+		return
+	}
+	if t.codes == nil {
+		t.codes = map[string]hub.Code{}
+	}
+	t.codes[c.ID] = cloneCode(c)
 }
 
-// recall returns the remembered code if it is id.
+// forget drops every remembered code, after a write whose effect on the
+// row is not known.
+func (t *txn) forget() { t.codes = nil }
+
+// recall returns the remembered code id.
 func (t *txn) recall(id string) (hub.Code, bool) {
-	if t.last == nil || t.last.ID != id {
+	c, ok := t.codes[id]
+	if !ok {
 		return hub.Code{}, false
 	}
-	return cloneCode(*t.last), true
+	return cloneCode(c), true
 }
 
 // cloneCode copies c so the caller and the transaction share no memory.
@@ -206,7 +267,7 @@ func (t *txn) TakeUses(id string, uses int, use protocol.Use, step int64) (hub.C
 		return c, true, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		t.last = nil
+		t.forget()
 		return hub.Code{}, false, fmt.Errorf("take uses of %s: %w", id, err)
 	}
 	c, err = t.Code(id)
@@ -220,7 +281,7 @@ func (t *txn) AddUses(id string, delta int, use *protocol.Use, step int64) (hub.
 	}
 	err := affected(t.exec(qAddUses, delta, use != nil, u.Store, u.Terminal, micros(u.At), step, id))
 	if err != nil {
-		t.last = nil
+		t.forget()
 		return hub.Code{}, fmt.Errorf("add uses to %s: %w", id, err)
 	}
 	c, ok := t.recall(id)
@@ -244,7 +305,7 @@ func addUses(c *hub.Code, delta int, use *protocol.Use, step int64) {
 func (t *txn) SetStatus(id string, status protocol.CodeStatus) (hub.Code, error) {
 	c, err := scanCode(t.row(qSetStatus, string(status), id))
 	if err != nil {
-		t.last = nil
+		t.forget()
 		return hub.Code{}, fmt.Errorf("set status of %s: %w", id, notFound(err))
 	}
 	t.remember(c)

@@ -51,7 +51,9 @@ func TestListColumns(t *testing.T) {
 }
 
 // TestAddUsesAgreesWithTheRow checks that the code AddUses returns (made
-// in Go from the code read before) is the row the UPDATE left.
+// in Go from the code read before), and the one the transaction remembers
+// for the next Code or Codes, are the row the UPDATE left, whatever came
+// before: reads, claims (TakeUses), status changes.
 func TestAddUsesAgreesWithTheRow(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "hub.db"), nil)
 	if err != nil {
@@ -72,9 +74,18 @@ func TestAddUsesAgreesWithTheRow(t *testing.T) {
 		}
 		for i := range 2000 {
 			id := ids[rng.IntN(len(ids))]
-			switch rng.IntN(4) {
+			switch rng.IntN(6) {
 			case 0:
 				if _, err := tx.Code(id); err != nil {
+					return err
+				}
+			case 2:
+				if _, err := tx.Codes(ids); err != nil {
+					return err
+				}
+			case 3:
+				st := []protocol.CodeStatus{protocol.StatusActive, protocol.StatusBlocked}[rng.IntN(2)]
+				if _, err := tx.SetStatus(id, st); err != nil {
 					return err
 				}
 			case 1:
@@ -94,14 +105,21 @@ func TestAddUsesAgreesWithTheRow(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			kept, err := tx.Code(id) // as remembered
+			if err != nil {
+				return err
+			}
 			t := tx.(*txn)
-			t.last = nil // read the row itself
+			t.forget() // read the row itself
 			row, err := tx.Code(id)
 			if err != nil {
 				return err
 			}
 			if !reflect.DeepEqual(got, row) {
-				return &mismatch{i: i, got: got, row: row}
+				return &mismatch{i: i, what: "AddUses returned", got: got, row: row}
+			}
+			if !reflect.DeepEqual(kept, row) {
+				return &mismatch{i: i, what: "the transaction remembered", got: kept, row: row}
 			}
 		}
 		return nil
@@ -113,11 +131,12 @@ func TestAddUsesAgreesWithTheRow(t *testing.T) {
 
 type mismatch struct {
 	i        int
+	what     string
 	got, row hub.Code
 }
 
 func (m *mismatch) Error() string {
 	b1, _ := json.Marshal(m.got)
 	b2, _ := json.Marshal(m.row)
-	return fmt.Sprintf("step %d: AddUses returned %s, the row is %s", m.i, b1, b2)
+	return fmt.Sprintf("step %d: %s %s, the row is %s", m.i, m.what, b1, b2)
 }

@@ -17,9 +17,11 @@ var (
 	qEvent      = rq(`SELECT ` + eventCols + ` FROM events WHERE terminal = ? AND seq = ?`)
 	qCodeEvents = rq(`SELECT ` + eventCols + ` FROM events WHERE code = ? AND code <> '' AND kind IN ('redemption', 'void') ORDER BY id`)
 
-	qInsertEvent = wq(`INSERT INTO events (` + eventCols + `)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
-	qSetHead = wq(`UPDATE terminals SET head = ?, head_hash = ? WHERE id = ?`)
+	// qInsertEvents inserts n events in one statement, for each n of
+	// insertChunks.
+	qInsertEvents  = chunked(`INSERT INTO events (`+eventCols+`) VALUES `, 27)
+	qSetHead       = wq(`UPDATE terminals SET head = ?, head_hash = ? WHERE id = ?`)
+	spInsertEvents = newSavepoint("insert_events")
 )
 
 func scanEvent(r scanner) (hub.Event, error) {
@@ -135,23 +137,32 @@ func (t *txn) Events(f hub.EventFilter, fn func(hub.Event) error) error {
 	return err
 }
 
-func (t *txn) InsertEvent(e hub.Event) error {
-	flags, err := listText(e.Flags)
-	if err != nil {
-		return fmt.Errorf("event %s: %w", e.Ref(), err)
-	}
-	vt, vs := refCols(e.Voids)
-	err = t.insert(qInsertEvent, e.V, e.Terminal, e.Seq, e.Prev[:], string(e.Kind), micros(e.At), e.Store,
-		e.Cashier, string(e.Mode), string(e.Entry), string(e.Reason), e.Code, string(e.Format), e.Campaign,
-		e.Uses, e.Amount, e.Step, e.OrderRef, e.IdemKey, vt, vs, e.Note, e.Body, e.Sig, e.Hash[:],
-		micros(e.Received), flags)
-	if isDuplicate(err) {
-		return fmt.Errorf("event %s: %w", e.Ref(), hub.ErrExists)
-	}
-	if err != nil {
-		return fmt.Errorf("insert event %s: %w", e.Ref(), err)
-	}
-	return nil
+// InsertEvents inserts es in as few statements as insertChunks allow,
+// inside a savepoint when it takes more than one, so that a duplicate
+// leaves none of es inserted.
+func (t *txn) InsertEvents(es ...hub.Event) error {
+	return t.inChunks(spInsertEvents, len(es), func(i, n int) error {
+		args := make([]any, 0, 27*n)
+		for _, e := range es[i : i+n] {
+			flags, err := listText(e.Flags)
+			if err != nil {
+				return fmt.Errorf("event %s: %w", e.Ref(), err)
+			}
+			vt, vs := refCols(e.Voids)
+			args = append(args, e.V, e.Terminal, e.Seq, e.Prev[:], string(e.Kind), micros(e.At), e.Store,
+				e.Cashier, string(e.Mode), string(e.Entry), string(e.Reason), e.Code, string(e.Format), e.Campaign,
+				e.Uses, e.Amount, e.Step, e.OrderRef, e.IdemKey, vt, vs, e.Note, e.Body, e.Sig, e.Hash[:],
+				micros(e.Received), flags)
+		}
+		err := t.insert(qInsertEvents[n], args...)
+		if isDuplicate(err) {
+			return fmt.Errorf("events %s to %s: one is already in the ledger: %w", es[i].Ref(), es[i+n-1].Ref(), hub.ErrExists)
+		}
+		if err != nil {
+			return fmt.Errorf("insert events %s to %s: %w", es[i].Ref(), es[i+n-1].Ref(), err)
+		}
+		return nil
+	})
 }
 
 func (t *txn) SetHead(terminal string, seq uint64, hash protocol.Hash) error {

@@ -12,16 +12,17 @@ import (
 var (
 	qFeedHead = rq(`SELECT coalesce(max(seq), 0) FROM changes`)
 	qChanges  = rq(`SELECT seq, body, aud_all, aud_stores, aud_regions FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`)
-	// The seq is the larger of what AUTOINCREMENT would pick and one past
-	// the highest this process handed out (?1): a rolled-back AddChange
-	// leaves a gap rather than a seq handed out twice.
-	qAddChange = wq(`INSERT INTO changes (seq, body, aud_all, aud_stores, aud_regions)
-		VALUES (max(?1 + 1, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0) + 1), ?2, ?3, ?4, ?5)`)
+	// The seqs follow the larger of the highest AUTOINCREMENT handed out
+	// and the highest this process handed out (?1): a rolled-back
+	// AddChanges leaves a gap rather than a seq handed out twice.
+	qChangeBase = wq(`SELECT max(?1, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0))`)
+	qAddChanges = chunked(`INSERT INTO changes (seq, body, aud_all, aud_stores, aud_regions) VALUES `, 5)
 
 	qLocks   = rq(`SELECT store, day, at FROM locks WHERE store = ? ORDER BY day`)
 	qLocked  = rq(`SELECT count(*) FROM locks WHERE store = ? AND day = ?`)
 	qPutLock = wq(`INSERT INTO locks (store, day, at) VALUES (?, ?, ?)
 		ON CONFLICT (store, day) DO UPDATE SET at = excluded.at`)
+	spAddChanges = newSavepoint("add_changes")
 )
 
 func (t *txn) FeedHead() (uint64, error) {
@@ -67,35 +68,48 @@ func (t *txn) Changes(after uint64, limit int) ([]hub.Change, error) {
 	return out, nil
 }
 
-// AddChange appends c (its Seq ignored) and returns the seq it was given,
-// which Changes reports as the change's Seq.
-func (t *txn) AddChange(c hub.Change) (uint64, error) {
-	c.Seq = 0
-	body, err := json.Marshal(c.Change)
-	if err != nil {
-		return 0, fmt.Errorf("add change: %w", err)
-	}
-	stores, err := listText(c.Audience.Stores)
-	if err != nil {
-		return 0, fmt.Errorf("add change: %w", err)
-	}
-	regions, err := listText(c.Audience.Regions)
-	if err != nil {
-		return 0, fmt.Errorf("add change: %w", err)
+// AddChanges appends cs (their Seqs ignored) and returns the seqs they
+// were given, consecutive and in order, which Changes reports as their Seq.
+func (t *txn) AddChanges(cs ...hub.Change) ([]uint64, error) {
+	if len(cs) == 0 {
+		return nil, nil
 	}
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
-	res, err := t.exec(qAddChange, t.s.lastSeq, body, boolInt(c.Audience.All), stores, regions)
+	var base uint64
+	if err := t.row(qChangeBase, t.s.lastSeq).Scan(&base); err != nil {
+		return nil, fmt.Errorf("add changes: %w", err)
+	}
+	seqs := make([]uint64, len(cs))
+	err := t.inChunks(spAddChanges, len(cs), func(i, n int) error {
+		args := make([]any, 0, 5*n)
+		for k, c := range cs[i : i+n] {
+			c.Seq = 0
+			body, err := json.Marshal(c.Change)
+			if err != nil {
+				return fmt.Errorf("add change: %w", err)
+			}
+			stores, err := listText(c.Audience.Stores)
+			if err != nil {
+				return fmt.Errorf("add change: %w", err)
+			}
+			regions, err := listText(c.Audience.Regions)
+			if err != nil {
+				return fmt.Errorf("add change: %w", err)
+			}
+			seqs[i+k] = base + uint64(i+k) + 1
+			args = append(args, seqs[i+k], body, boolInt(c.Audience.All), stores, regions)
+		}
+		if err := t.insert(qAddChanges[n], args...); err != nil {
+			return fmt.Errorf("add changes: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, fmt.Errorf("add change: %w", err)
+		return nil, err
 	}
-	id, err := res.LastInsertId()
-	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("add change: no seq (%v)", err)
-	}
-	seq := uint64(id)
-	t.s.lastSeq = max(t.s.lastSeq, seq)
-	return seq, nil
+	t.s.lastSeq = max(t.s.lastSeq, seqs[len(seqs)-1])
+	return seqs, nil
 }
 
 func (t *txn) Locks(store string) ([]protocol.SettlementLock, error) {

@@ -124,8 +124,10 @@ func TestReopenKeepsData(t *testing.T) {
 		if _, _, err := tx.TakeUses("KEEP", 1, hubUse(), 0); err != nil {
 			return err
 		}
-		var err error
-		seq, err = tx.AddChange(hub.Change{Audience: hub.Audience{All: true}})
+		seqs, err := tx.AddChanges(hub.Change{Audience: hub.Audience{All: true}})
+		if err == nil {
+			seq = seqs[0]
+		}
 		return err
 	})
 	if err != nil {
@@ -159,9 +161,9 @@ func TestReopenKeepsData(t *testing.T) {
 	}
 	// A new process never reuses a seq either.
 	err = s.Update(ctx, func(tx hub.Tx) error {
-		next, err := tx.AddChange(hub.Change{Audience: hub.Audience{All: true}})
-		if err == nil && next <= seq {
-			t.Errorf("seq after reopening: got %d, want above %d", next, seq)
+		next, err := tx.AddChanges(hub.Change{Audience: hub.Audience{All: true}})
+		if err == nil && next[0] <= seq {
+			t.Errorf("seq after reopening: got %d, want above %d", next[0], seq)
 		}
 		return err
 	})

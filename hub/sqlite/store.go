@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -268,7 +269,7 @@ type txn struct {
 	ctx      context.Context
 	prepared map[string]*sql.Stmt // the connection's or the pool's statements
 	stmts    map[string]*sql.Stmt // statements this transaction made, closed with it
-	last     *hub.Code            // see remember
+	codes    map[string]hub.Code  // see remember
 }
 
 // stmt returns q as a statement of this transaction: one prepared at Open
@@ -335,6 +336,72 @@ func (t *txn) insert(q string, args ...any) error {
 		return err
 	}
 	return rs.Close()
+}
+
+// insertChunks are the row counts of the multi-row INSERTs chunked
+// prepares, largest first; 64 events are 1,728 parameters, well within
+// SQLite's limit of 32,766.
+var insertChunks = []int{64, 16, 4, 1}
+
+// chunked registers head followed by n groups of cols placeholders for
+// each n of insertChunks, as write queries, by n.
+func chunked(head string, cols int) map[int]string {
+	group := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	qs := map[int]string{}
+	for _, n := range insertChunks {
+		qs[n] = wq(head + strings.TrimSuffix(strings.Repeat(group+",", n), ","))
+	}
+	return qs
+}
+
+// savepoint is the prepared statements of one named savepoint.
+type savepoint struct{ begin, rollback, release string }
+
+func newSavepoint(name string) savepoint {
+	return savepoint{wq("SAVEPOINT " + name), wq("ROLLBACK TO " + name), wq("RELEASE " + name)}
+}
+
+// inChunks calls insert(i, n) for consecutive chunks of total rows, each
+// n one of insertChunks. When there is more than one chunk they run in
+// savepoint sp, so an error leaves none of them applied.
+func (t *txn) inChunks(sp savepoint, total int, insert func(i, n int) error) error {
+	if total == 0 {
+		return nil
+	}
+	multi := total > 1 && !slices.Contains(insertChunks, total)
+	if multi {
+		if _, err := t.exec(sp.begin); err != nil {
+			return err
+		}
+	}
+	err := func() error {
+		for i := 0; i < total; {
+			n := insertChunks[len(insertChunks)-1]
+			for _, c := range insertChunks {
+				if c <= total-i {
+					n = c
+					break
+				}
+			}
+			if err := insert(i, n); err != nil {
+				return err
+			}
+			i += n
+		}
+		return nil
+	}()
+	if !multi {
+		return err
+	}
+	if err != nil {
+		if _, rerr := t.exec(sp.rollback); rerr != nil {
+			return errors.Join(err, fmt.Errorf("%s: %w", sp.rollback, rerr))
+		}
+		_, rerr := t.exec(sp.release)
+		return errors.Join(err, rerr)
+	}
+	_, err = t.exec(sp.release)
+	return err
 }
 
 // row runs a query of at most one row; Scan returns sql.ErrNoRows for none.

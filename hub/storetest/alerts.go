@@ -214,7 +214,7 @@ func testTimesInUTC(t *testing.T, s hub.Store) {
 	var alertID int64
 	update(t, s, func(tx hub.Tx) error {
 		check(t, "insert code", tx.InsertCodes([]hub.Code{c}))
-		check(t, "insert event", tx.InsertEvent(e))
+		check(t, "insert event", tx.InsertEvents(e))
 		check(t, "put terminal", tx.PutTerminal(term))
 		check(t, "put lock", tx.PutLock(protocol.SettlementLock{Store: "S-1", Day: "2026-03-14", At: local}))
 		var err error

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,6 +65,49 @@ func testCodeRoundTrip(t *testing.T, s hub.Store) {
 		got, err := r.CodeBySecret(*codes[1].SecretHash)
 		check(t, "code by secret", err)
 		same(t, "code by secret", got, codes[1])
+		return nil
+	})
+}
+
+// testCodes reads many codes at once: more than one statement of a SQL
+// store would hold, with duplicates and unknown ids, inside and outside an
+// Update, and after a write in the same Update.
+func testCodes(t *testing.T, s hub.Store) {
+	var all []hub.Code
+	var ids []string
+	for i := range 150 {
+		c := newCode(fmt.Sprintf("MANY-%03d", i))
+		all = append(all, c)
+		ids = append(ids, c.ID, c.ID) // each twice
+	}
+	ids = append(ids, "NOPE-1", "NOPE-2")
+	update(t, s, func(tx hub.Tx) error { return tx.InsertCodes(all) })
+	byID := func(cs []hub.Code) []hub.Code {
+		out := slices.Clone(cs)
+		slices.SortFunc(out, func(a, b hub.Code) int { return strings.Compare(a.ID, b.ID) })
+		return out
+	}
+	view(t, s, func(r hub.Reader) error {
+		got, err := r.Codes(ids)
+		check(t, "codes", err)
+		same(t, "150 codes read at once", byID(got), all)
+		none, err := r.Codes(nil)
+		check(t, "no codes", err)
+		same(t, "codes of no ids", len(none), 0)
+		return nil
+	})
+	update(t, s, func(tx hub.Tx) error {
+		_, err := tx.Codes(ids[:10])
+		check(t, "codes", err)
+		u := protocol.Use{Store: "S-1", Terminal: "T-1", At: t0}
+		after, err := tx.AddUses(all[0].ID, 1, &u, 0)
+		check(t, "add uses", err)
+		got, err := tx.Codes(ids[:2])
+		check(t, "codes after a write", err)
+		same(t, "code read again after AddUses in the same Update", got, []hub.Code{after})
+		one, err := tx.Code(all[0].ID)
+		check(t, "code after a write", err)
+		same(t, "Code after AddUses in the same Update", one, after)
 		return nil
 	})
 }

@@ -41,12 +41,7 @@ func newEvent(term string, seq uint64, kind protocol.EventKind, store, code stri
 func insertEvents(t *testing.T, s hub.Store, evs ...hub.Event) {
 	t.Helper()
 	update(t, s, func(tx hub.Tx) error {
-		for _, e := range evs {
-			if err := tx.InsertEvent(e); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.InsertEvents(evs...)
 	})
 }
 
@@ -95,12 +90,12 @@ func testEventDuplicate(t *testing.T, s hub.Store) {
 	insertEvents(t, s, orig)
 	dup := newEvent("T-1", 1, protocol.KindAttempt, "S-1", "CODE-2", at(time.Hour))
 	update(t, s, func(tx hub.Tx) error {
-		isErr(t, "event (terminal, seq) already present", tx.InsertEvent(dup), hub.ErrExists)
+		isErr(t, "event (terminal, seq) already present", tx.InsertEvents(dup), hub.ErrExists)
 		got, err := tx.Event(orig.Ref())
 		check(t, "event after the duplicate", err)
 		same(t, "event after the duplicate", got, orig)
 		// The same seq of another terminal is another event.
-		return tx.InsertEvent(newEvent("T-2", 1, protocol.KindRedemption, "S-1", "CODE-1", t0))
+		return tx.InsertEvents(newEvent("T-2", 1, protocol.KindRedemption, "S-1", "CODE-1", t0))
 	})
 	view(t, s, func(r hub.Reader) error {
 		got, err := r.Event(orig.Ref())
@@ -350,6 +345,89 @@ func testClaims(t *testing.T, s hub.Store) {
 		same(t, "claim "+refused.EventRef.String(), got, refused)
 		_, err = r.Claim(protocol.EventRef{Terminal: "T-1", Seq: 13})
 		isErr(t, "claim of another seq", err, hub.ErrNotFound)
+		return nil
+	})
+}
+
+// testClaimsRange checks the claims of a range of one terminal's seqs.
+func testClaimsRange(t *testing.T, s hub.Store) {
+	claim := func(term string, seq uint64) hub.Claim {
+		return hub.Claim{EventRef: protocol.EventRef{Terminal: term, Seq: seq}, Kind: protocol.KindRedemption,
+			Code: fmt.Sprintf("C-%d", seq), Uses: 1, Taken: seq%2 == 0,
+			Reply: protocol.ClaimReply{Terminal: term, Seq: seq, Reason: protocol.Accepted, HubTime: t0}, At: at(time.Duration(seq) * time.Millisecond)}
+	}
+	var all []hub.Claim
+	update(t, s, func(tx hub.Tx) error {
+		for _, seq := range []uint64{9, 3, 12, 5, 20} { // put out of order
+			c := claim("T-1", seq)
+			check(t, "put claim", tx.PutClaim(c))
+			check(t, "put claim", tx.PutClaim(claim("T-2", seq)))
+		}
+		for _, seq := range []uint64{3, 5, 9, 12, 20} {
+			all = append(all, claim("T-1", seq))
+		}
+		return nil
+	})
+	view(t, s, func(r hub.Reader) error {
+		for _, c := range []struct {
+			from, to uint64
+			want     []hub.Claim
+		}{
+			{1, 100, all},
+			{3, 12, all[:4]},
+			{4, 11, all[1:3]},
+			{12, 12, all[3:4]},
+			{13, 19, nil},
+			{21, 30, nil},
+		} {
+			got, err := r.Claims("T-1", c.from, c.to)
+			check(t, "claims", err)
+			what := fmt.Sprintf("Claims(T-1, %d, %d)", c.from, c.to)
+			if len(c.want) == 0 {
+				same(t, what, len(got), 0)
+				continue
+			}
+			same(t, what, got, c.want)
+		}
+		got, err := r.Claims("T-3", 1, 100)
+		check(t, "claims", err)
+		same(t, "claims of a terminal with none", len(got), 0)
+		return nil
+	})
+}
+
+// testInsertEventsMany inserts more events in one call than one statement
+// of a SQL store would hold, then a batch whose last event is already
+// present: ErrExists, nothing of it inserted, and the transaction goes on.
+func testInsertEventsMany(t *testing.T, s hub.Store) {
+	var first []hub.Event
+	for seq := uint64(1); seq <= 150; seq++ {
+		first = append(first, newEvent("T-1", seq, protocol.KindRedemption, "S-1", fmt.Sprintf("C-%d", seq), at(time.Duration(seq)*time.Second)))
+	}
+	insertEvents(t, s, first...)
+	var second []hub.Event
+	for seq := uint64(151); seq <= 220; seq++ {
+		second = append(second, newEvent("T-1", seq, protocol.KindRedemption, "S-1", "C-X", at(time.Duration(seq)*time.Second)))
+	}
+	update(t, s, func(tx hub.Tx) error {
+		bad := append(slices.Clone(second), first[149])
+		isErr(t, "a batch ending with a duplicate", tx.InsertEvents(bad...), hub.ErrExists)
+		_, err := tx.Event(second[0].Ref())
+		isErr(t, "first event of the refused batch", err, hub.ErrNotFound)
+		return tx.InsertEvents(second[:3]...)
+	})
+	view(t, s, func(r hub.Reader) error {
+		var got []hub.Event
+		check(t, "events", r.Events(hub.EventFilter{Terminal: "T-1"}, func(e hub.Event) error {
+			got = append(got, e)
+			return nil
+		}))
+		same(t, "events in ingest order", refs(got), refs(append(slices.Clone(first), second[:3]...)))
+		for _, e := range []hub.Event{first[0], first[63], first[64], first[149], second[2]} {
+			g, err := r.Event(e.Ref())
+			check(t, "event", err)
+			same(t, "event "+e.Ref().String(), g, e)
+		}
 		return nil
 	})
 }

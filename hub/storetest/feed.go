@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -59,12 +61,16 @@ func testChanges(t *testing.T, s hub.Store) {
 	want := feedFixture()
 	var seqs []uint64
 	update(t, s, func(tx hub.Tx) error {
-		for i, c := range want[:4] {
-			c.Seq = 999_999 // ignored: the store assigns seqs
-			seq, err := tx.AddChange(c)
-			check(t, "add change", err)
-			seqs = append(seqs, seq)
-			want[i].Seq = seq
+		batch := slices.Clone(want[:4])
+		for i := range batch {
+			batch[i].Seq = 999_999 // ignored: the store assigns seqs
+		}
+		got, err := tx.AddChanges(batch...)
+		check(t, "add changes", err)
+		same(t, "seqs AddChanges returned for 4 changes", len(got), 4)
+		seqs = append(seqs, got...)
+		for i := range got {
+			want[i].Seq = got[i]
 		}
 		head, err := tx.FeedHead()
 		check(t, "feed head", err)
@@ -73,7 +79,7 @@ func testChanges(t *testing.T, s hub.Store) {
 	})
 	update(t, s, func(tx hub.Tx) error {
 		for i, c := range want[4:] {
-			seq, err := tx.AddChange(c)
+			seq, err := addChange(tx, c)
 			check(t, "add change", err)
 			seqs = append(seqs, seq)
 			want[4+i].Seq = seq
@@ -82,7 +88,7 @@ func testChanges(t *testing.T, s hub.Store) {
 	})
 	for i := range seqs {
 		if seqs[i] == 0 || i > 0 && seqs[i] <= seqs[i-1] {
-			t.Fatalf("AddChange returned seqs %v: want positive and strictly increasing", seqs)
+			t.Fatalf("AddChanges returned seqs %v: want positive and strictly increasing", seqs)
 		}
 	}
 	view(t, s, func(r hub.Reader) error {
@@ -122,19 +128,19 @@ func testChangeSeqNotReused(t *testing.T, s hub.Store) {
 	var first, lost, next uint64
 	update(t, s, func(tx hub.Tx) error {
 		var err error
-		first, err = tx.AddChange(storeChange("S-1"))
+		first, err = addChange(tx, storeChange("S-1"))
 		return err
 	})
 	err := s.Update(context.Background(), func(tx hub.Tx) error {
 		var err error
-		lost, err = tx.AddChange(storeChange("S-2"))
+		lost, err = addChange(tx, storeChange("S-2"))
 		check(t, "add change", err)
 		return errBoom
 	})
 	isErr(t, "rolled-back AddChange", err, errBoom)
 	update(t, s, func(tx hub.Tx) error {
 		var err error
-		next, err = tx.AddChange(storeChange("S-3"))
+		next, err = addChange(tx, storeChange("S-3"))
 		return err
 	})
 	if lost <= first {
@@ -157,6 +163,49 @@ func testChangeSeqNotReused(t *testing.T, s hub.Store) {
 		}
 		same(t, "seqs in the feed", got, []uint64{first, next})
 		same(t, "stores in the feed", stores, []string{"S-1", "S-3"})
+		return nil
+	})
+}
+
+// addChange appends one change and returns its seq.
+func addChange(tx hub.Tx, c hub.Change) (uint64, error) {
+	seqs, err := tx.AddChanges(c)
+	if err != nil {
+		return 0, err
+	}
+	if len(seqs) != 1 {
+		return 0, fmt.Errorf("AddChanges of one change returned %d seqs", len(seqs))
+	}
+	return seqs[0], nil
+}
+
+// testAddChangesMany appends more changes in one call than one statement
+// of a SQL store would hold, then a batch that fails, and checks the seqs,
+// the order and that the failed batch left nothing.
+func testAddChangesMany(t *testing.T, s hub.Store) {
+	var want []hub.Change
+	for i := range 150 {
+		want = append(want, storeChange(fmt.Sprintf("S-%03d", i)))
+	}
+	update(t, s, func(tx hub.Tx) error {
+		seqs, err := tx.AddChanges(want...)
+		check(t, "add 150 changes", err)
+		same(t, "seqs for 150 changes", len(seqs), len(want))
+		for i := range seqs {
+			if seqs[i] == 0 || i > 0 && seqs[i] <= seqs[i-1] {
+				t.Fatalf("AddChanges returned seqs %v: want positive and strictly increasing", seqs)
+			}
+			want[i].Seq = seqs[i]
+		}
+		none, err := tx.AddChanges()
+		check(t, "add no changes", err)
+		same(t, "seqs for no changes", len(none), 0)
+		return nil
+	})
+	view(t, s, func(r hub.Reader) error {
+		got, err := r.Changes(0, 1000)
+		check(t, "changes", err)
+		same(t, "150 changes added in one call", got, want)
 		return nil
 	})
 }

@@ -58,10 +58,10 @@ func writeAll(tx hub.Tx) error {
 	if err := tx.InsertCodes([]hub.Code{newCode("C-ROLLBACK")}); err != nil {
 		return err
 	}
-	if err := tx.InsertEvent(newEvent("T-1", 1, protocol.KindRedemption, "S-1", "C-ROLLBACK", t0)); err != nil {
+	if err := tx.InsertEvents(newEvent("T-1", 1, protocol.KindRedemption, "S-1", "C-ROLLBACK", t0)); err != nil {
 		return err
 	}
-	_, err := tx.AddChange(storeChange("S-1"))
+	_, err := addChange(tx, storeChange("S-1"))
 	return err
 }
 

@@ -66,6 +66,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	m.counter("hexiao_hub_events_parked_total", "Terminal events held for missing predecessors.", st.Parked.Load())
 	m.counter("hexiao_hub_events_refused_total", "Terminal events refused (forged, fork).", st.Refused.Load())
 	m.counter("hexiao_hub_event_batches_total", "Event batches received from terminals.", st.Batches.Load())
+	m.counter("hexiao_hub_ingest_commits_total", "Ledger transactions that committed event batches; a group commit takes several batches.", st.IngestCommits.Load())
 	m.header("hexiao_hub_claims_total", "Online claims answered, by result.", "counter")
 	m.sample("hexiao_hub_claims_total", []string{"result", "accepted"}, st.ClaimsAccepted.Load())
 	m.sample("hexiao_hub_claims_total", []string{"result", "refused"}, st.ClaimsRefused.Load())

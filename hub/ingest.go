@@ -141,6 +141,28 @@ func (h *Hub) Ingest(ctx context.Context, terminal string, b *protocol.EventBatc
 	return h.ack(cur, first), nil
 }
 
+// RefuseMalformed answers a terminal's message that does not decode (bad
+// JSON, an unknown wire version, over the size limit): it raises a
+// malformed_message alert (one per terminal until acknowledged) and
+// returns the ack that refuses the batch at the terminal's watermark, so
+// the terminal learns why instead of re-sending forever. The terminal id
+// comes from the topic.
+func (h *Hub) RefuseMalformed(ctx context.Context, terminal string, what protocol.TopicKind, detail string) (protocol.Ack, error) {
+	t, err := h.terminal(ctx, terminal)
+	if err != nil {
+		return protocol.Ack{}, err
+	}
+	err = h.update(ctx, func(w *writer) error {
+		return w.raise(Alert{Kind: AlertMalformed, Key: terminal, Stores: []string{t.Store}, Terminals: []string{terminal},
+			Detail: fmt.Sprintf("terminal %s sent a %s message the hub cannot read: %s", terminal, what, detail)})
+	})
+	if err != nil {
+		return protocol.Ack{}, err
+	}
+	head := protocol.ChainHead{Terminal: terminal, Store: t.Store, Seq: t.Head, Hash: t.HeadHash}
+	return h.ack(head, &refusal{seq: t.Head + 1, kind: protocol.BreakMalformed, detail: detail}), nil
+}
+
 func (h *Hub) ack(head protocol.ChainHead, r *refusal) protocol.Ack {
 	a := protocol.Ack{Terminal: head.Terminal, Seq: head.Seq, Hash: head.Hash, HubTime: h.now().UTC()}
 	if r != nil {

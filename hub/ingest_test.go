@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -345,5 +346,29 @@ func TestVoidOffline(t *testing.T) {
 	}
 	if got := alerts(t, c.f.Hub, hub.AlertAfterLock); len(got) != 1 {
 		t.Fatalf("void_after_settlement alerts %+v, want 1", got)
+	}
+}
+
+// A batch that does not decode is refused at the watermark with the
+// reason, and raises one malformed_message alert however often it comes.
+func TestRefuseMalformed(t *testing.T) {
+	c := newChain(t, hub.Config{})
+	ack := c.a.Ingest(c.a.Redemption(c.codes[0], "multi", protocol.FormatSecret, 1, protocol.ModeOffline))
+	for range 3 {
+		got, err := c.f.Hub.RefuseMalformed(ctx, c.a.ID, protocol.TopicEvents, "wire version 9 is not supported")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Seq != ack.Seq || got.Hash != ack.Hash || got.Refused == nil || got.Refused.Seq != ack.Seq+1 ||
+			got.Refused.Kind != protocol.BreakMalformed || !strings.Contains(got.Refused.Detail, "wire version 9") {
+			t.Fatalf("ack %+v, want the watermark %d refusing %d as malformed with the reason", got, ack.Seq, ack.Seq+1)
+		}
+	}
+	as := alerts(t, c.f.Hub, hub.AlertMalformed)
+	if len(as) != 1 || !slices.Equal(as[0].Terminals, []string{c.a.ID}) || !strings.Contains(as[0].Detail, "wire version 9") {
+		t.Errorf("alerts %+v, want one naming %s and the reason", as, c.a.ID)
+	}
+	if _, err := c.f.Hub.RefuseMalformed(ctx, "T-NOBODY", protocol.TopicEvents, "x"); hub.AsError(err) == nil || hub.AsError(err).Kind != hub.NotFound {
+		t.Errorf("unknown terminal: %v, want not found", err)
 	}
 }

@@ -316,12 +316,13 @@ const (
 	AlertRevoked        AlertKind = "revoked_redeemed"
 	AlertAfterLock      AlertKind = "void_after_settlement"
 	AlertRevokedTerm    AlertKind = "revoked_terminal" // a revoked terminal sent events
+	AlertMalformed      AlertKind = "malformed_message" // a terminal sent a batch or claim that does not decode (or an unknown version)
 )
 
 // AlertKinds returns every alert kind.
 func AlertKinds() []AlertKind {
 	return []AlertKind{AlertOverRedemption, AlertScope, AlertForged, AlertFork, AlertGap,
-		AlertUnknownCode, AlertRevoked, AlertAfterLock, AlertRevokedTerm}
+		AlertUnknownCode, AlertRevoked, AlertAfterLock, AlertRevokedTerm, AlertMalformed}
 }
 
 // Alert is something HQ must look at.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -29,6 +30,8 @@ type authHook struct {
 	mqtt.HookBase
 	dir Directory
 	log *slog.Logger
+
+	held atomic.Bool // logins refused until Broker.Admit
 
 	mu       sync.Mutex         // guards sessions
 	sessions map[string]session // by client id
@@ -63,6 +66,7 @@ var (
 	errClientID      = errors.New("client id differs from the username")
 	errReservedID    = errors.New("terminal id is the broker's in-process client id")
 	errWillForbidden = errors.New("last will on a topic the terminal may not publish, or retained where nothing is")
+	errHeld          = errors.New("the hub is starting and not yet listening; try again")
 )
 
 // OnConnectAuthenticate admits a terminal whose username and client id are
@@ -89,6 +93,8 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 // login checks everything but the ACL and returns the terminal's store.
 func (h *authHook) login(terminal string, pk packets.Packet) (string, error) {
 	switch {
+	case h.held.Load():
+		return "", errHeld
 	case !pk.Connect.UsernameFlag || terminal == "":
 		return "", errAnonymous
 	case pk.Connect.ClientIdentifier != terminal:

@@ -94,6 +94,11 @@ type Config struct {
 	// Log receives login and ACL refusals and mochi's warnings. Nil
 	// discards them.
 	Log *slog.Logger
+	// Hold refuses every terminal login until Admit, so that no terminal
+	// publishes before the hub listens on its topics (its messages would
+	// be acknowledged and lost: a claim would time out into an offline
+	// decision).
+	Hold bool
 }
 
 // Broker is the embedded MQTT broker. Its methods are safe for concurrent
@@ -143,6 +148,7 @@ func New(cfg Config) (*Broker, error) {
 		Logger:                   slog.New(quietHandler{log.Handler()}),
 	})
 	auth := newAuthHook(cfg.Directory, log)
+	auth.held.Store(cfg.Hold)
 	if err := srv.AddHook(auth, nil); err != nil {
 		return nil, fmt.Errorf("broker: add auth hook: %w", err)
 	}
@@ -171,6 +177,30 @@ func (b *Broker) Start() error {
 	b.ln, b.started = l, true
 	if err := b.srv.Serve(); err != nil {
 		return fmt.Errorf("broker: serve: %w", err)
+	}
+	return nil
+}
+
+// Admit ends Hold: terminals may log in from now on.
+func (b *Broker) Admit() {
+	if b.auth.held.CompareAndSwap(true, false) {
+		b.log.Info("mqtt logins admitted")
+	}
+}
+
+// Ready reports whether the broker serves terminals: started, admitting
+// logins and not closed.
+func (b *Broker) Ready() error {
+	b.mu.Lock()
+	started := b.started
+	b.mu.Unlock()
+	switch {
+	case b.closed.Load():
+		return ErrClosed
+	case !started:
+		return errors.New("broker not started")
+	case b.auth.held.Load():
+		return errors.New("broker holds logins until the hub listens")
 	}
 	return nil
 }

@@ -84,13 +84,17 @@ type fixture struct {
 	addr string
 }
 
-func start(t *testing.T) *fixture {
+func start(t *testing.T) *fixture { return startWith(t, false) }
+
+// startWith starts a broker, holding logins until Admit when hold is set.
+func startWith(t *testing.T, hold bool) *fixture {
 	t.Helper()
 	f := &fixture{dir: newDirectory(), logs: &logBuffer{}}
 	b, err := broker.New(broker.Config{
 		Addr:      "127.0.0.1:0",
 		Directory: f.dir,
 		Log:       slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Hold:      hold,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -220,6 +224,36 @@ func until(t *testing.T, ch <-chan message, topic string) []message {
 			return before
 		}
 		before = append(before, m)
+	}
+}
+
+// TestHold: a broker started with Hold refuses every login, saying why,
+// until Admit; Ready says so too.
+func TestHold(t *testing.T) {
+	f := startWith(t, true)
+	if err := f.b.Ready(); err == nil {
+		t.Error("Ready before Admit: nil, want an error")
+	}
+	cl, err := f.dial(login{clientID: "T1", user: "T1", pass: "pw-one", clean: true})
+	if err == nil {
+		cl.c.Disconnect(0)
+		t.Fatal("login before Admit accepted")
+	}
+	if logs := f.logs.String(); !strings.Contains(logs, "not yet listening") {
+		t.Errorf("log has no refusal saying the hub is starting:\n%s", logs)
+	}
+	f.b.Admit()
+	if err := f.b.Ready(); err != nil {
+		t.Errorf("Ready after Admit: %v", err)
+	}
+	cl, err = f.dial(login{clientID: "T1", user: "T1", pass: "pw-one", clean: true})
+	if err != nil {
+		t.Fatalf("login after Admit: %v", err)
+	}
+	cl.c.Disconnect(0)
+	f.b.Close()
+	if err := f.b.Ready(); err == nil {
+		t.Error("Ready after Close: nil, want an error")
 	}
 }
 

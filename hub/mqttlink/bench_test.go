@@ -26,7 +26,7 @@ type realEnv struct {
 	codes []string
 }
 
-func newRealEnv(b *testing.B, nTerm, nCodes int) *realEnv {
+func newRealEnv(b testing.TB, nTerm, nCodes int) *realEnv {
 	f := hubtest.New(b, hub.Config{})
 	f.Store("sh-001", "east")
 	f.Campaign("multi", protocol.MaxUses, nil)
@@ -42,7 +42,7 @@ func newRealEnv(b *testing.B, nTerm, nCodes int) *realEnv {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { br.Close() })
-	l, err := mqttlink.New(mqttlink.Config{Ledger: f.Hub, Transport: mqttlink.Embedded(br)})
+	l, err := mqttlink.New(mqttlink.Config{Ledger: f.Hub, Transport: mqttlink.Embedded(br), OnRevoked: br.Disconnect})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func newRealEnv(b *testing.B, nTerm, nCodes int) *realEnv {
 
 // dial connects t's paho client and delivers every message on its ack
 // and claim reply topics to got.
-func (e *realEnv) dial(b *testing.B, t *hubtest.Term, got chan<- []byte) paho.Client {
+func (e *realEnv) dial(b testing.TB, t *hubtest.Term, got chan<- []byte) paho.Client {
 	o := paho.NewClientOptions().AddBroker("tcp://" + e.addr).SetClientID(t.ID).SetUsername(t.ID).
 		SetPassword(string(t.Password)).SetCleanSession(true).SetAutoReconnect(false).SetConnectTimeout(10 * time.Second)
 	c := paho.NewClient(o)

@@ -46,9 +46,9 @@ func (directory) Login(terminal string, password []byte) (string, error) {
 
 // call is one Ledger call the fake recorded.
 type call struct {
-	method   string // Ingest, Claim, Feed, Snapshot, Presence
+	method   string // Ingest, Claim, Feed, Snapshot, Presence, RefuseMalformed
 	terminal string // as the link passed it
-	msg      any    // the decoded message
+	msg      any    // the decoded message (RefuseMalformed: the reason)
 	n        int    // for Ingest: the batch's marker (its first event's "n")
 	live     bool   // for Presence
 }
@@ -108,6 +108,12 @@ func (f *fakeLedger) Snapshot(_ context.Context, terminal string, req *protocol.
 func (f *fakeLedger) Presence(_ context.Context, terminal string, p *protocol.Presence, live bool) error {
 	f.calls <- call{method: "Presence", terminal: terminal, msg: p, live: live}
 	return nil
+}
+
+func (f *fakeLedger) RefuseMalformed(_ context.Context, terminal string, what protocol.TopicKind, detail string) (protocol.Ack, error) {
+	f.calls <- call{method: "RefuseMalformed", terminal: terminal, msg: detail}
+	return protocol.Ack{Terminal: terminal, HubTime: t0,
+		Refused: &protocol.ChainRefusal{Seq: 1, Kind: protocol.BreakMalformed, Detail: detail}}, nil
 }
 
 func (f *fakeLedger) Subscribe(int) (<-chan hub.Notice, func()) { return f.notices, func() {} }

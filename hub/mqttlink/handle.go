@@ -2,8 +2,10 @@ package mqttlink
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync/atomic"
+	"time"
 
 	"github.com/hexiao/hexiao/hub"
 	"github.com/hexiao/hexiao/protocol"
@@ -14,17 +16,23 @@ func (l *Link) handle(ctx context.Context, j job) {
 	switch j.kind {
 	case protocol.TopicEvents:
 		var b protocol.EventBatch
-		if !l.decode(j, &b) {
-			return
+		var ack protocol.Ack
+		var err error
+		if derr := l.decodeErr(j, &b); derr != nil {
+			// Refused at the watermark, with the reason: re-sending the
+			// same bytes would not help, and the terminal must say so.
+			ack, err = l.ledger.RefuseMalformed(ctx, j.terminal, j.kind, derr.Error())
+		} else {
+			ack, err = l.ledger.Ingest(ctx, j.terminal, &b)
 		}
-		ack, err := l.ledger.Ingest(ctx, j.terminal, &b)
 		if l.failed(ctx, j, err) {
 			return
 		}
 		l.reply(j.terminal, protocol.TopicAck, &ack, &l.stats.acks)
 	case protocol.TopicClaim:
 		var req protocol.ClaimRequest
-		if !l.decode(j, &req) {
+		if derr := l.decodeErr(j, &req); derr != nil {
+			l.refuseClaim(j)
 			return
 		}
 		rep, err := l.ledger.Claim(ctx, j.terminal, &req)
@@ -66,15 +74,37 @@ func (l *Link) handle(ctx context.Context, j job) {
 }
 
 // decode parses j's payload into m. A malformed payload is logged, counted
-// and dropped: the Ledger never sees it.
+// and dropped: the Ledger never sees it. Feed and snapshot requests and
+// presence are dropped so; the terminal asks again.
 func (l *Link) decode(j job, m protocol.Message) bool {
+	return l.decodeErr(j, m) == nil
+}
+
+// decodeErr is decode returning why.
+func (l *Link) decodeErr(j job, m protocol.Message) error {
 	if err := protocol.Decode(j.payload, m); err != nil {
 		l.stats.malformed.Add(1)
-		l.log.Warn("malformed message dropped", "terminal", j.terminal, "kind", string(j.kind),
+		l.log.Warn("malformed message", "terminal", j.terminal, "kind", string(j.kind),
 			"bytes", len(j.payload), "err", err)
-		return false
+		return err
 	}
-	return true
+	return nil
+}
+
+// refuseClaim answers a claim that does not decode with reason malformed,
+// so the terminal refuses the scan at once rather than waiting for its
+// claim timeout and deciding offline. The reply needs the claim's seq; a
+// payload too broken to say it gets no reply.
+func (l *Link) refuseClaim(j job) {
+	var probe struct {
+		Seq uint64 `json:"seq"`
+	}
+	if json.Unmarshal(j.payload, &probe) != nil || probe.Seq == 0 {
+		return
+	}
+	rep := protocol.ClaimReply{Header: protocol.Header{V: protocol.WireVersion}, Terminal: j.terminal, Seq: probe.Seq,
+		Reason: protocol.Malformed, HubTime: time.Now().UTC()}
+	l.reply(j.terminal, protocol.TopicClaimReply, &rep, &l.stats.claimReplies)
 }
 
 // failed logs and counts a Ledger error and reports whether there was one.
@@ -130,6 +160,9 @@ func (l *Link) forward(ctx context.Context, notices <-chan hub.Notice) {
 			for i := range n.Pushes {
 				p := &n.Pushes[i]
 				l.publish(protocol.StoreFeedTopic(p.Store), p, false, &l.stats.pushes)
+			}
+			if t := n.Terminal; t != nil && t.Status == hub.TerminalRevoked && l.onRevoked != nil {
+				l.onRevoked(t.ID)
 			}
 		case <-ctx.Done():
 			return

@@ -31,6 +31,9 @@ type Ledger interface {
 	Subscribe(buf int) (<-chan hub.Notice, func())
 	// Announcement is the hub's version, published retained.
 	Announcement() protocol.VersionAnnounce
+	// RefuseMalformed records a batch that does not decode and returns
+	// the ack that refuses it at the terminal's watermark.
+	RefuseMalformed(ctx context.Context, terminal string, what protocol.TopicKind, detail string) (protocol.Ack, error)
 }
 
 var _ Ledger = (*hub.Hub)(nil)
@@ -91,6 +94,10 @@ type Config struct {
 	// NoticeBuffer is passed to Ledger.Subscribe; 0 means
 	// DefaultNoticeBuffer.
 	NoticeBuffer int
+	// OnRevoked, if set, is called with the id of each terminal the
+	// ledger's notices say was revoked: the embedded broker's Disconnect,
+	// so that a revoked terminal loses its session at once.
+	OnRevoked func(terminal string)
 }
 
 // Link moves messages between the terminals' topics and the Ledger.
@@ -99,6 +106,7 @@ type Link struct {
 	transport Transport
 	log       *slog.Logger
 	noticeBuf int
+	onRevoked func(terminal string)
 
 	// Three pools of workers, each worker with its own queue. A terminal's
 	// messages of one pool always go to the same worker, so they are handled
@@ -153,6 +161,7 @@ func New(cfg Config) (*Link, error) {
 		transport: cfg.Transport,
 		log:       log,
 		noticeBuf: noticeBuf,
+		onRevoked: cfg.OnRevoked,
 		ingest:    newPool("ingest", workers, depth),
 		claims:    newPool("claims", claimWorkers, depth),
 		reads:     newPool("reads", workers, depth),

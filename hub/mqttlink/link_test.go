@@ -146,29 +146,55 @@ func TestTopicTerminalWins(t *testing.T) {
 	}
 }
 
-func TestMalformedDropped(t *testing.T) {
+// TestMalformed sends messages that do not decode. A batch is refused in an
+// ack (through the ledger, which alerts), a claim with a readable seq is
+// answered malformed, feed requests and presence are dropped; each is
+// counted and logged, and the valid message after it goes through.
+func TestMalformed(t *testing.T) {
 	e := embeddedEnv(t)
 	e.startLink(t, mqttlink.Embedded(e.b), mqttlink.Config{})
 	tm := connect(t, e.addr, "T1")
+	tm.subscribe(t, protocol.TerminalTopic("T1", protocol.TopicAck), protocol.TerminalTopic("T1", protocol.TopicClaimReply))
 	huge := append([]byte(`{"v":1,"terminal":"T1","events":[`), bytes.Repeat([]byte(" "), protocol.MaxMessageBytes)...)
 	tests := []struct {
 		name    string
 		kind    protocol.TopicKind
 		payload []byte
+		why     string // in the refusal (batches)
+		replied bool   // claims: a malformed reply comes
 	}{
-		{"not JSON", protocol.TopicEvents, []byte("{not json")},
-		{"empty", protocol.TopicEvents, nil},
-		{"wrong wire version", protocol.TopicEvents, []byte(`{"v":2,"terminal":"T1","sent":"2026-11-22T10:30:00Z","events":[{"body":{"n":1},"sig":"AQ=="}]}`)},
-		{"batch without events", protocol.TopicEvents, []byte(`{"v":1,"terminal":"T1","sent":"2026-11-22T10:30:00Z","events":[]}`)},
-		{"over the message limit", protocol.TopicEvents, huge},
-		{"claim without a code", protocol.TopicClaim, []byte(`{"v":1,"terminal":"T1","seq":1,"kind":"redemption","store":"S1"}`)},
-		{"feed request with a negative limit", protocol.TopicFeedRequest, []byte(`{"v":1,"terminal":"T1","limit":-1}`)},
-		{"presence in an unknown state", protocol.TopicPresence, []byte(`{"v":1,"terminal":"T1","state":"asleep"}`)},
+		{"not JSON", protocol.TopicEvents, []byte("{not json"), "invalid character", false},
+		{"empty", protocol.TopicEvents, nil, "", false},
+		{"wrong wire version", protocol.TopicEvents, []byte(`{"v":2,"terminal":"T1","sent":"2026-11-22T10:30:00Z","events":[{"body":{"n":1},"sig":"AQ=="}]}`), "version", false},
+		{"batch without events", protocol.TopicEvents, []byte(`{"v":1,"terminal":"T1","sent":"2026-11-22T10:30:00Z","events":[]}`), "", false},
+		{"over the message limit", protocol.TopicEvents, huge, "", false},
+		{"claim without a code", protocol.TopicClaim, []byte(`{"v":1,"terminal":"T1","seq":7,"kind":"redemption","store":"S1"}`), "", true},
+		{"claim without a seq", protocol.TopicClaim, []byte(`{"v":1,"terminal":"T1","kind":"redemption"}`), "", false},
+		{"feed request with a negative limit", protocol.TopicFeedRequest, []byte(`{"v":1,"terminal":"T1","limit":-1}`), "", false},
+		{"presence in an unknown state", protocol.TopicPresence, []byte(`{"v":1,"terminal":"T1","state":"asleep"}`), "", false},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := e.link.Stats().Malformed
 			tm.publish(t, tt.kind, tt.payload, false)
+			if tt.kind == protocol.TopicEvents {
+				c := e.ledger.next(t)
+				if c.method != "RefuseMalformed" || c.terminal != "T1" || !strings.Contains(c.msg.(string), tt.why) {
+					t.Fatalf("ledger call %s(%s, %v), want RefuseMalformed(T1) with a reason containing %q", c.method, c.terminal, c.msg, tt.why)
+				}
+				var ack protocol.Ack
+				tm.expect(t, protocol.TopicAck, &ack)
+				if ack.Refused == nil || ack.Refused.Kind != protocol.BreakMalformed {
+					t.Errorf("ack %+v, want refused malformed", ack)
+				}
+			}
+			if tt.replied {
+				var rep protocol.ClaimReply
+				tm.expect(t, protocol.TopicClaimReply, &rep)
+				if rep.Seq != 7 || rep.Reason != protocol.Malformed {
+					t.Errorf("claim reply %+v, want seq 7 malformed", rep)
+				}
+			}
 			// A valid message of the same kind, after it: the terminal's
 			// messages of one kind are handled in order, so when this one
 			// reaches the ledger the malformed one has been handled.
@@ -195,17 +221,46 @@ func TestMalformedDropped(t *testing.T) {
 				m = v
 			case *protocol.Presence:
 				m = v
+			default:
+				t.Fatalf("ledger call %s(%v), want the valid marker", c.method, c.msg)
 			}
 			if got, want := string(encode(t, m)), string(marker); got != want {
 				t.Errorf("ledger got %s, want only the valid marker %s", got, want)
+			}
+			// The marker's answer.
+			switch tt.kind {
+			case protocol.TopicEvents:
+				var ack protocol.Ack
+				tm.expect(t, protocol.TopicAck, &ack)
+			case protocol.TopicClaim:
+				var rep protocol.ClaimReply
+				tm.expect(t, protocol.TopicClaimReply, &rep)
 			}
 			if got := e.link.Stats().Malformed - before; got != 1 {
 				t.Errorf("malformed count grew by %d, want 1", got)
 			}
 		})
 	}
-	if logs := e.logs.String(); !strings.Contains(logs, "malformed message dropped") || !strings.Contains(logs, "terminal=T1") {
+	if logs := e.logs.String(); !strings.Contains(logs, "malformed message") || !strings.Contains(logs, "terminal=T1") {
 		t.Errorf("malformed messages not logged with their terminal")
+	}
+}
+
+// TestRevokedDisconnected: a notice that a terminal was revoked reaches
+// OnRevoked.
+func TestRevokedDisconnected(t *testing.T) {
+	e := embeddedEnv(t)
+	got := make(chan string, 1)
+	e.startLink(t, mqttlink.Embedded(e.b), mqttlink.Config{OnRevoked: func(id string) { got <- id }})
+	e.ledger.notices <- hub.Notice{Terminal: &hub.Terminal{ID: "T1", Store: "S1", Status: hub.TerminalActive}}
+	e.ledger.notices <- hub.Notice{Terminal: &hub.Terminal{ID: "T2", Store: "S1", Status: hub.TerminalRevoked}}
+	select {
+	case id := <-got:
+		if id != "T2" {
+			t.Errorf("OnRevoked(%s), want T2 only", id)
+		}
+	case <-time.After(wait):
+		t.Fatal("OnRevoked not called for a revoked terminal")
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hexiao/hexiao/hub/broker"
@@ -64,8 +65,10 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 
 	var transport mqttlink.Transport
 	var ready func(context.Context) error
+	var b *broker.Broker
 	if c.broker == "" {
-		b, err := broker.New(broker.Config{Addr: c.mqtt, Directory: a.hub, Log: log.With("part", "broker")})
+		// Logins are held until the link listens on the terminals' topics.
+		b, err = broker.New(broker.Config{Addr: c.mqtt, Directory: a.hub, Log: log.With("part", "broker"), Hold: true})
 		if err != nil {
 			return err
 		}
@@ -73,7 +76,6 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 			return fmt.Errorf("mqtt listen on %s: %w", c.mqtt, err)
 		}
 		defer b.Close()
-		fmt.Fprintf(stdout, "mqtt listening on %s\n", b.Addr())
 		transport = mqttlink.Embedded(b)
 	} else {
 		t, err := mqttlink.Dial(ctx, mqttlink.DialConfig{URL: c.broker, Log: log.With("part", "mqtt")})
@@ -85,9 +87,25 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		transport = t
 		ready = func(context.Context) error { return t.Ready() }
 	}
-	link, err := mqttlink.New(mqttlink.Config{Ledger: a.hub, Transport: transport, Log: log.With("part", "mqttlink")})
+	lcfg := mqttlink.Config{Ledger: a.hub, Transport: transport, Log: log.With("part", "mqttlink")}
+	if b != nil {
+		lcfg.OnRevoked = b.Disconnect // a revoked terminal loses its session at once
+	}
+	link, err := mqttlink.New(lcfg)
 	if err != nil {
 		return err
+	}
+	var linkDone atomic.Bool
+	if b != nil {
+		ready = func(context.Context) error {
+			if err := b.Ready(); err != nil {
+				return fmt.Errorf("mqtt broker: %w", err)
+			}
+			if linkDone.Load() {
+				return errors.New("mqtt link stopped")
+			}
+			return nil
+		}
 	}
 	api, err := web.New(web.Config{Hub: a.hub, Token: token, Log: log.With("part", "web"), Ready: ready, Metrics: link.WriteMetrics})
 	if err != nil {
@@ -110,8 +128,17 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		if err := link.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			errs <- fmt.Errorf("mqtt link: %w", err)
 		}
+		linkDone.Store(true)
 		cancel()
 	}()
+	if b != nil {
+		select {
+		case <-link.Subscribed():
+			b.Admit()
+			fmt.Fprintf(stdout, "mqtt listening on %s\n", b.Addr())
+		case <-ctx.Done():
+		}
+	}
 	go func() {
 		defer wg.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -121,10 +148,19 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	}()
 	log.Info("hub running", "data", c.dir, "version", version)
 	<-ctx.Done()
+	// Terminals first, so that none publishes into a link that has stopped
+	// listening (its messages would be acknowledged and lost); then the
+	// link, then HTTP; the ledger closes last (deferred).
+	if b != nil {
+		b.Close()
+	}
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
 	api.Close()
-	srv.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown timed out; closing the remaining connections", "err", err)
+		srv.Close()
+	}
 	wg.Wait()
 	close(errs)
 	return errors.Join(collect(errs)...)

@@ -30,7 +30,10 @@ func newRealEnv(b testing.TB, nTerm, nCodes int) *realEnv {
 	f := hubtest.New(b, hub.Config{})
 	f.Store("sh-001", "east")
 	f.Campaign("multi", protocol.MaxUses, nil)
-	e := &realEnv{f: f, codes: f.Import("multi", nCodes)}
+	e := &realEnv{f: f}
+	for n := 0; n < nCodes; n += min(hub.MaxImport, nCodes-n) {
+		e.codes = append(e.codes, f.Import("multi", min(hub.MaxImport, nCodes-n))...)
+	}
 	for i := range nTerm {
 		e.terms = append(e.terms, f.Terminal(fmt.Sprintf("T-%03d", i), "sh-001"))
 	}
@@ -80,15 +83,28 @@ func (e *realEnv) dial(b testing.TB, t *hubtest.Term, got chan<- []byte) paho.Cl
 // is counted from the first publish to the last ack.
 // Terminals draining at once share commits (group commit): the
 // sub-benchmarks show it with 4 and with 16 terminals.
+//
+// codes=1M is the production shape: each event's code is on its own page of
+// a ledger of 1,000,000 random code ids (-short skips its set-up, which
+// imports them).
 func BenchmarkIngestBroker(b *testing.B) {
-	for _, n := range []int{4, 16} {
-		b.Run(fmt.Sprintf("terminals=%d", n), func(b *testing.B) { benchIngestBroker(b, n) })
+	for _, c := range []struct{ terms, codes int }{{4, 5000}, {16, 5000}, {16, 1_000_000}} {
+		name := fmt.Sprintf("terminals=%d/codes=%d", c.terms, c.codes)
+		if c.codes == 1_000_000 {
+			name = fmt.Sprintf("terminals=%d/codes=1M", c.terms)
+		}
+		b.Run(name, func(b *testing.B) {
+			if c.codes > 100_000 && testing.Short() {
+				b.Skip("-short: no 1,000,000-code set-up")
+			}
+			benchIngestBroker(b, c.terms, c.codes)
+		})
 	}
 }
 
-func benchIngestBroker(b *testing.B, nTerm int) {
+func benchIngestBroker(b *testing.B, nTerm, nCodes int) {
 	const perBatch = 500
-	e := newRealEnv(b, nTerm, 5000)
+	e := newRealEnv(b, nTerm, nCodes)
 	batches := make([][][]byte, nTerm)
 	for i := range b.N {
 		k := i % nTerm

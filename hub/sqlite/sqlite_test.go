@@ -62,6 +62,8 @@ func TestPragmas(t *testing.T) {
 		{s.wconn, "writer", "foreign_keys", "1"},
 		{s.wconn, "writer", "busy_timeout", "10000"},
 		{s.wconn, "writer", "query_only", "0"},
+		{s.wconn, "writer", "wal_autocheckpoint", "10000"},
+		{s.wconn, "writer", "journal_size_limit", "67108864"},
 		{s.r, "reader", "journal_mode", "wal"},
 		{s.r, "reader", "query_only", "1"},
 		{s.r, "reader", "busy_timeout", "10000"},

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 
@@ -40,9 +41,22 @@ type Store struct {
 	// after.
 	wstmts, rstmts map[string]*sql.Stmt
 
+	broken atomic.Value // error: the writer is stuck in a transaction
+
 	mu      sync.Mutex // guards lastSeq
 	lastSeq uint64     // the highest change seq handed out, committed or rolled back
 }
+
+// walCheckpointPages is how long the WAL grows, in pages, before a commit
+// copies it into the database. SQLite's default (1000) is about one batch
+// of 500 events on a ledger of random code ids, so nearly every commit
+// would also checkpoint, with a second fsync; 10,000 pages (40 MiB) makes
+// that one commit in ten. journal_size_limit trims the file back to 64
+// MiB after a checkpoint restarts it.
+const (
+	walCheckpointPages = 10_000
+	walSizeLimit       = 64 << 20
+)
 
 // readers is the size of the read-only pool.
 const readers = 8
@@ -77,6 +91,18 @@ func Open(path string, log *slog.Logger) (*Store, error) {
 		r.Close()
 		w.Close()
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	var mode string
+	if err := s.wconn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		s.Close()
+		return nil, fmt.Errorf("open ledger %s: journal mode %q (%v): the ledger needs WAL, which this file system does not allow", path, mode, err)
+	}
+	for _, p := range []string{fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walCheckpointPages),
+		fmt.Sprintf("PRAGMA journal_size_limit = %d", walSizeLimit)} {
+		if _, err := s.wconn.ExecContext(ctx, p); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open ledger %s: %s: %w", path, p, err)
+		}
 	}
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
@@ -190,6 +216,9 @@ func (s *Store) unlockWriter() { <-s.wsem }
 // Ping checks that the writer connection and the read pool answer. It
 // does not wait for a running Update.
 func (s *Store) Ping(ctx context.Context) error {
+	if err, _ := s.broken.Load().(error); err != nil {
+		return fmt.Errorf("ledger broken: %w", err)
+	}
 	if err := s.wconn.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping ledger: %w", err)
 	}
@@ -237,12 +266,31 @@ func (s *Store) Update(ctx context.Context, fn func(hub.Tx) error) error {
 	return nil
 }
 
-// rollback ends the writer's transaction; a failure leaves the connection
-// unusable, so it is logged.
+// rollback ends the writer's transaction, unless SQLite already has (it
+// rolls back by itself on a full disk or an I/O error). If the connection
+// is still in a transaction after a failed ROLLBACK, no Update can begin
+// again: the store is marked broken, which Ping reports (and /healthz with
+// it) until the hub restarts.
 func (s *Store) rollback(ctx context.Context) {
-	if _, err := s.wconn.ExecContext(ctx, "ROLLBACK"); err != nil {
-		s.log.Error("ledger rollback failed", "path", s.path, "err", err)
+	if !s.inTx() {
+		return
 	}
+	if _, err := s.wconn.ExecContext(ctx, "ROLLBACK"); err != nil && s.inTx() {
+		s.log.Error("ledger rollback failed: no write can succeed until the hub restarts", "path", s.path, "err", err)
+		s.broken.Store(fmt.Errorf("the writer's rollback failed: %w", err))
+	}
+}
+
+// inTx reports whether the writer connection is inside a transaction.
+func (s *Store) inTx() bool {
+	in := true
+	_ = s.wconn.Raw(func(dc any) error {
+		if c, ok := dc.(*sqlite3.SQLiteConn); ok {
+			in = !c.AutoCommit()
+		}
+		return nil
+	})
+	return in
 }
 
 // View runs fn in a read transaction on a read-only connection: it sees

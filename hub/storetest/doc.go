@@ -18,7 +18,7 @@
 //   - A Tx method that returns ErrExists or ErrNotFound leaves the
 //     transaction usable, and InsertCodes inserts nothing even if the caller
 //     goes on to commit.
-//   - Change seqs are strictly increasing and a seq AddChange returned is
+//   - Change seqs are strictly increasing and a seq AddChanges returned is
 //     never returned again, even when its Update rolled back (an
 //     implementation may leave a gap there; it may not reuse the seq).
 //   - Events' ingest order is a cursor (EventFilter.AfterID): the suite

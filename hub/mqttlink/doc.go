@@ -15,4 +15,14 @@
 // reach the Ledger, and never take a broker's PUBACK for delivery: terminals
 // keep re-sending until the Ledger's own Ack covers their events (DESIGN.md
 // invariant 2). It holds no ledger state of its own.
+//
+// A batch that does not decode (bad JSON, an unknown wire version, over the
+// size limit) is refused in an ack at the terminal's watermark, through
+// Ledger.RefuseMalformed, which raises a malformed_message alert; a claim
+// that does not decode but names its seq is answered with reason
+// malformed, so the terminal refuses the scan instead of timing out. Feed
+// and snapshot requests and presence that do not decode are counted,
+// logged and dropped: the terminal asks again. Config.OnRevoked (the
+// embedded broker's Disconnect, in hexiao-hub serve) ends a revoked
+// terminal's session as soon as the ledger's notice says so.
 package mqttlink

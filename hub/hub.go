@@ -60,6 +60,10 @@ type Hub struct {
 	signer    *protocol.SigningKey // the key new codes are signed with
 	ring      *protocol.KeyRing
 
+	// livePresence holds the terminals whose presence arrived live since
+	// the hub started; a retained copy replayed later is older and ignored.
+	livePresence sync.Map
+
 	parkMu sync.Mutex // guards parked
 	parked map[string]*parking
 

@@ -372,3 +372,52 @@ func TestRefuseMalformed(t *testing.T) {
 		t.Errorf("unknown terminal: %v, want not found", err)
 	}
 }
+
+// Presence: a live birth sets online and the clock skew; a retained copy
+// replayed after it (older) changes nothing; a live will sets offline.
+func TestPresenceOrder(t *testing.T) {
+	c := newChain(t, hub.Config{})
+	info := func() hub.TerminalInfo {
+		t.Helper()
+		ts, err := c.f.Hub.Terminals(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range ts {
+			if i.ID == c.a.ID {
+				return i
+			}
+		}
+		t.Fatalf("terminal %s not listed", c.a.ID)
+		return hub.TerminalInfo{}
+	}
+	birth := &protocol.Presence{Header: protocol.Header{V: protocol.WireVersion}, Terminal: c.a.ID, Store: c.a.Store,
+		State: protocol.PresenceOnline, Clock: c.f.Clock.Now().Add(3 * time.Second)}
+	will := &protocol.Presence{Header: protocol.Header{V: protocol.WireVersion}, Terminal: c.a.ID, State: protocol.PresenceOffline}
+	// A retained will from before the hub started, then the live birth.
+	if err := c.f.Hub.Presence(ctx, c.a.ID, will, false); err != nil {
+		t.Fatal(err)
+	}
+	if info().Online {
+		t.Fatal("online after a retained will")
+	}
+	if err := c.f.Hub.Presence(ctx, c.a.ID, birth, true); err != nil {
+		t.Fatal(err)
+	}
+	if i := info(); !i.Online || i.ClockSkew == nil || time.Duration(*i.ClockSkew) != 3*time.Second {
+		t.Fatalf("after a live birth 3 s ahead: %+v, want online with skew 3s", i)
+	}
+	// The stale retained will again (a broker replay): ignored.
+	if err := c.f.Hub.Presence(ctx, c.a.ID, will, false); err != nil {
+		t.Fatal(err)
+	}
+	if !info().Online {
+		t.Error("a retained will replayed after the live birth took the terminal offline")
+	}
+	if err := c.f.Hub.Presence(ctx, c.a.ID, will, true); err != nil {
+		t.Fatal(err)
+	}
+	if info().Online {
+		t.Error("still online after its live will")
+	}
+}

@@ -106,8 +106,16 @@ func (h *Hub) Login(terminal string, password []byte) (string, error) {
 }
 
 // Presence records a terminal's birth message or last will. A live
-// delivery (not a retained copy) measures the terminal's clock skew.
+// delivery (not a retained copy) measures the terminal's clock skew. A
+// retained copy (the broker replays it when the hub subscribes) is taken
+// only until the terminal's first live presence: after that it is older
+// than what the hub has.
 func (h *Hub) Presence(ctx context.Context, terminal string, p *protocol.Presence, live bool) error {
+	if !live {
+		if _, seen := h.livePresence.Load(terminal); seen {
+			return nil // a retained copy replayed after the terminal spoke live: stale
+		}
+	}
 	return h.update(ctx, func(w *writer) error {
 		t, err := w.tx.Terminal(terminal)
 		if errors.Is(err, ErrNotFound) {
@@ -131,6 +139,9 @@ func (h *Hub) Presence(ctx context.Context, terminal string, p *protocol.Presenc
 			return err
 		}
 		w.term = &t
+		if live {
+			h.livePresence.Store(terminal, struct{}{})
+		}
 		return nil
 	})
 }

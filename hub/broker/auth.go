@@ -53,7 +53,7 @@ func (h *authHook) ID() string { return "hexiao-auth" }
 // Provides says which mochi events the hook handles.
 func (h *authHook) Provides(b byte) bool {
 	switch b {
-	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnSubscribed,
+	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnSubscribed,
 		mqtt.OnDisconnect, mqtt.OnClientExpired:
 		return true
 	}
@@ -68,6 +68,21 @@ var (
 	errWillForbidden = errors.New("last will on a topic the terminal may not publish, or retained where nothing is")
 	errHeld          = errors.New("the hub is starting and not yet listening; try again")
 )
+
+// idleKeepalive is the keepalive, in seconds, the broker imposes on a
+// client that asks for none (0): without it a half-open connection, and
+// the terminal's "online" presence with it, would last forever. An MQTT 5
+// client is told (server keepalive); an MQTT 3.1.1 client must ping within
+// 1.5 × this or be dropped.
+const idleKeepalive = 120
+
+// OnConnect imposes idleKeepalive on a client that asks for no keepalive.
+func (h *authHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
+	if !cl.Net.Inline && cl.State.Keepalive == 0 {
+		cl.State.Keepalive, cl.State.ServerKeepalive = idleKeepalive, true
+	}
+	return nil
+}
 
 // OnConnectAuthenticate admits a terminal whose username and client id are
 // its terminal id, whose last will (if any) is on one of its own topics and

@@ -63,10 +63,12 @@ var Filters = []string{
 
 // Defaults of Config's optional fields.
 const (
-	// DefaultQueueDepth is each worker's queue. A queued event batch may
-	// be up to protocol.MaxMessageBytes, so the queues hold at most
-	// (2×Workers + ClaimWorkers) × 8 payloads (192 on 2 cores); a burst
-	// beyond that is held back at the broker (back-pressure), not dropped.
+	// DefaultQueueDepth is each worker's queue. A queued message may be up
+	// to protocol.MaxMessageBytes, so the queues hold at most
+	// (Workers + ClaimWorkers + GOMAXPROCS) × 8 payloads: 72 MiB per core
+	// with the defaults, in the worst case of maximum-size messages; a
+	// burst beyond that is held back at the broker (back-pressure), not
+	// dropped.
 	DefaultQueueDepth = 8
 	// DefaultNoticeBuffer is how many notices the link may fall behind the
 	// ledger before the hub drops some (a terminal that misses a push sees
@@ -79,8 +81,8 @@ type Config struct {
 	Ledger    Ledger    // required
 	Transport Transport // required
 	Log       *slog.Logger
-	// Workers is the number of ingest workers, and of feed and snapshot
-	// workers; 0 means 4 × runtime.GOMAXPROCS. Batches of one terminal
+	// Workers is the number of ingest workers (feed and snapshot requests
+	// get min(Workers, GOMAXPROCS)); 0 means 4 × runtime.GOMAXPROCS. Batches of one terminal
 	// always go to the same worker, in arrival order. An ingest worker
 	// spends most of its time waiting for the ledger's writer; more
 	// workers than cores keep batches verified and ready, and those that
@@ -140,6 +142,9 @@ func New(cfg Config) (*Link, error) {
 	if workers == 0 {
 		workers = 4 * runtime.GOMAXPROCS(0)
 	}
+	// Feed and snapshot pages are read-only and CPU-bound: one worker per
+	// core (or Workers, if smaller).
+	readWorkers := min(workers, runtime.GOMAXPROCS(0))
 	claimWorkers := cfg.ClaimWorkers
 	if claimWorkers == 0 {
 		claimWorkers = workers
@@ -164,7 +169,7 @@ func New(cfg Config) (*Link, error) {
 		onRevoked: cfg.OnRevoked,
 		ingest:    newPool("ingest", workers, depth),
 		claims:    newPool("claims", claimWorkers, depth),
-		reads:     newPool("reads", workers, depth),
+		reads:     newPool("reads", readWorkers, depth),
 	}, nil
 }
 

@@ -62,7 +62,7 @@ func TestPragmas(t *testing.T) {
 		{s.wconn, "writer", "foreign_keys", "1"},
 		{s.wconn, "writer", "busy_timeout", "10000"},
 		{s.wconn, "writer", "query_only", "0"},
-		{s.wconn, "writer", "wal_autocheckpoint", "10000"},
+		{s.wconn, "writer", "wal_autocheckpoint", "0"}, // the checkpointer does it
 		{s.wconn, "writer", "journal_size_limit", "67108864"},
 		{s.r, "reader", "journal_mode", "wal"},
 		{s.r, "reader", "query_only", "1"},
@@ -282,5 +282,49 @@ func TestUpdateWaitHonoursContext(t *testing.T) {
 	err := s.Update(ctx, func(hub.Tx) error { return nil })
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("waiting Update: got %v, want the context's deadline", err)
+	}
+}
+
+// TestCheckpointer: the writer never checkpoints, the checkpointer does:
+// shortly after a commit the main database file alone (without its WAL)
+// holds it.
+func TestCheckpointer(t *testing.T) {
+	s, path := openTemp(t)
+	defer s.Close()
+	ctx := context.Background()
+	err := s.Update(ctx, func(tx hub.Tx) error {
+		return tx.InsertCodes([]hub.Code{{ID: "CKPT", Campaign: "C", Format: "signed", Uses: 1, Status: "active"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := s.checkpoints.Load()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.checkpoints.Load() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("no checkpoint within 10 s of a commit")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// A copy of the database file alone: what the checkpoint copied.
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := filepath.Join(t.TempDir(), "copy.db")
+	if err := os.WriteFile(cp, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(cp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.View(ctx, func(r hub.Reader) error {
+		_, err := r.Code("CKPT")
+		return err
+	})
+	if err != nil {
+		t.Errorf("the database file without its WAL lacks the commit: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 
@@ -43,20 +44,77 @@ type Store struct {
 
 	broken atomic.Value // error: the writer is stuck in a transaction
 
+	// The checkpointer's connection and its stop and done signals;
+	// checkpoints counts the checkpoints it ran.
+	ck             *sql.DB
+	ckStop, ckDone chan struct{}
+	checkpoints    atomic.Int64
+
 	mu      sync.Mutex // guards lastSeq
 	lastSeq uint64     // the highest change seq handed out, committed or rolled back
 }
 
-// walCheckpointPages is how long the WAL grows, in pages, before a commit
-// copies it into the database. SQLite's default (1000) is about one batch
-// of 500 events on a ledger of random code ids, so nearly every commit
-// would also checkpoint, with a second fsync; 10,000 pages (40 MiB) makes
-// that one commit in ten. journal_size_limit trims the file back to 64
-// MiB after a checkpoint restarts it.
+// Checkpoints. The writer never checkpoints (wal_autocheckpoint=0): on a
+// ledger of random code ids a batch of 500 events writes about 1,000 WAL
+// pages, so SQLite's default would make nearly every commit copy the WAL
+// into the database and fsync it too. A goroutine with a connection of its
+// own runs a PASSIVE checkpoint (it never waits for the writer or readers)
+// every checkpointEvery instead, in parallel with the commits. Should the
+// WAL still grow past checkpointForce pages (a reader holding an old
+// snapshot for long), it holds the writer back for one RESTART checkpoint.
+// journal_size_limit trims the WAL file once SQLite starts it over.
 const (
-	walCheckpointPages = 10_000
-	walSizeLimit       = 64 << 20
+	checkpointEvery = 500 * time.Millisecond
+	checkpointForce = 100_000  // pages: 400 MiB
+	walSizeLimit    = 64 << 20 // bytes
 )
+
+// startCheckpointer opens the checkpoint connection and starts the
+// checkpointer; Close stops it.
+func (s *Store) startCheckpointer() error {
+	ck, err := openDB(s.path, false)
+	if err != nil {
+		return err
+	}
+	s.ck, s.ckStop, s.ckDone = ck, make(chan struct{}), make(chan struct{})
+	go s.checkpointer()
+	return nil
+}
+
+func (s *Store) checkpointer() {
+	defer close(s.ckDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ckStop:
+			return
+		case <-t.C:
+		}
+		pages, err := s.checkpoint("PASSIVE")
+		if err == nil && pages > checkpointForce {
+			s.log.Warn("ledger WAL too long: holding writes for a full checkpoint", "path", s.path, "pages", pages)
+			if err = s.lockWriter(context.Background()); err == nil {
+				_, err = s.checkpoint("RESTART")
+				s.unlockWriter()
+			}
+		}
+		if err != nil {
+			s.log.Warn("ledger checkpoint failed; the WAL keeps growing until one succeeds", "path", s.path, "err", err)
+		}
+	}
+}
+
+// checkpoint runs one checkpoint of mode and returns the WAL's length in
+// pages.
+func (s *Store) checkpoint(mode string) (int64, error) {
+	var busy, pages, done int64
+	if err := s.ck.QueryRow("PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &pages, &done); err != nil {
+		return 0, fmt.Errorf("checkpoint %s: %w", mode, err)
+	}
+	s.checkpoints.Add(1)
+	return pages, nil
+}
 
 // readers is the size of the read-only pool.
 const readers = 8
@@ -97,7 +155,7 @@ func Open(path string, log *slog.Logger) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open ledger %s: journal mode %q (%v): the ledger needs WAL, which this file system does not allow", path, mode, err)
 	}
-	for _, p := range []string{fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walCheckpointPages),
+	for _, p := range []string{"PRAGMA wal_autocheckpoint = 0",
 		fmt.Sprintf("PRAGMA journal_size_limit = %d", walSizeLimit)} {
 		if _, err := s.wconn.ExecContext(ctx, p); err != nil {
 			s.Close()
@@ -105,6 +163,10 @@ func Open(path string, log *slog.Logger) (*Store, error) {
 		}
 	}
 	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	if err := s.startCheckpointer(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
@@ -183,6 +245,10 @@ func (s *Store) prepare(ctx context.Context) error {
 // Close closes the database. Updates and Views must have returned.
 func (s *Store) Close() error {
 	var errs []error
+	if s.ck != nil {
+		close(s.ckStop)
+		<-s.ckDone
+	}
 	for _, m := range []map[string]*sql.Stmt{s.rstmts, s.wstmts} {
 		for _, st := range m {
 			errs = append(errs, st.Close())
@@ -192,6 +258,9 @@ func (s *Store) Close() error {
 		errs = append(errs, s.wconn.Close())
 	}
 	errs = append(errs, s.r.Close(), s.w.Close())
+	if s.ck != nil {
+		errs = append(errs, s.ck.Close()) // the last connection: SQLite checkpoints the whole WAL
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close ledger %s: %w", s.path, err)
 	}

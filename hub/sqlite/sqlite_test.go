@@ -328,3 +328,42 @@ func TestCheckpointer(t *testing.T) {
 		t.Errorf("the database file without its WAL lacks the commit: %v", err)
 	}
 }
+
+// TestTxLost: once SQLite has rolled an Update's transaction back by itself
+// (as it does on a full disk), no later statement of that Update runs, so
+// none can commit on its own; the Update fails and nothing is kept.
+func TestTxLost(t *testing.T) {
+	s, _ := openTemp(t)
+	defer s.Close()
+	ctx := context.Background()
+	err := s.Update(ctx, func(tx hub.Tx) error {
+		if err := tx.SetMeta("before", []byte("x")); err != nil {
+			return err
+		}
+		// What SQLite does after SQLITE_FULL or an I/O error.
+		if _, err := s.wconn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			return err
+		}
+		if err := tx.SetMeta("after", []byte("y")); !errors.Is(err, errTxLost) {
+			t.Errorf("a write after the rollback: %v, want errTxLost", err)
+		}
+		return nil // a careless fn that carries on
+	})
+	if err == nil {
+		t.Error("the Update committed after its transaction was lost")
+	}
+	err = s.View(ctx, func(r hub.Reader) error {
+		for _, k := range []string{"before", "after"} {
+			if v, err := r.Meta(k); !errors.Is(err, hub.ErrNotFound) {
+				t.Errorf("meta %s: %q, %v; want nothing kept", k, v, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, func(tx hub.Tx) error { return tx.SetMeta("next", []byte("z")) }); err != nil {
+		t.Errorf("the next Update: %v", err)
+	}
+}

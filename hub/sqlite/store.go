@@ -350,6 +350,10 @@ func (s *Store) rollback(ctx context.Context) {
 	}
 }
 
+// errTxLost is what every statement of an Update returns once SQLite has
+// rolled its transaction back (after the error that made it).
+var errTxLost = errors.New("the ledger transaction was rolled back after an earlier error (disk full or I/O); nothing of it is kept")
+
 // inTx reports whether the writer connection is inside a transaction.
 func (s *Store) inTx() bool {
 	in := true
@@ -392,6 +396,13 @@ type txn struct {
 // stmt returns q as a statement of this transaction: one prepared at Open
 // (on a View's connection through tx.StmtContext), or q prepared now.
 func (t *txn) stmt(q string) (*sql.Stmt, error) {
+	// SQLite rolls an Update's whole transaction back by itself on a full
+	// disk or an I/O error; a statement run after that would commit on its
+	// own. So every statement of an Update first checks that the
+	// transaction is still there.
+	if t.tx == nil && !t.s.inTx() {
+		return nil, errTxLost
+	}
 	p, ok := t.prepared[q]
 	if ok && t.tx == nil {
 		return p, nil

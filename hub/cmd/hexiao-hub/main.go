@@ -37,7 +37,9 @@ Commands:
              run the hub: the SQLite ledger under DIR, the embedded MQTT
              broker on --mqtt (or an external one with --broker), the REST
              API on --http. Port 0 picks a free port. Prints one line per
-             listener: "http listening on ADDR", "mqtt listening on ADDR".
+             listener: "http listening on ADDR", "mqtt listening on ADDR"
+             (printed once terminals may log in; with --broker, "mqtt
+             connected to URL" instead, the password hidden).
              First start creates DIR/admin.token (0600), the bearer token of
              the first HQ admin, and the hub's keys (DIR/pepper,
              DIR/master.key, an issuing key in the ledger).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -136,29 +137,54 @@ func (h *Hub) CampaignByID(id string) (protocol.Campaign, error) {
 }
 
 // Lock settles a store's business day: no void of that day's redemptions
-// is accepted after it.
+// is accepted after it. Locking a day already locked changes nothing and
+// returns the lock as it was first made.
 func (h *Hub) Lock(ctx context.Context, store, day string) (protocol.SettlementLock, error) {
-	l := protocol.SettlementLock{Store: store, Day: day, At: h.now().UTC()}
+	l, _, err := h.LockDay(ctx, store, day)
+	return l, err
+}
+
+// LockDay is Lock that also reports whether this call made the lock: false
+// when the day was locked before, and l is then the stored lock.
+func (h *Hub) LockDay(ctx context.Context, store, day string) (l protocol.SettlementLock, made bool, err error) {
+	// Microseconds: what the ledger keeps, so the first answer and every
+	// later one show the same time.
+	l = protocol.SettlementLock{Store: store, Day: day, At: h.now().UTC().Truncate(time.Microsecond)}
 	if _, ok := h.storeByID(store); !ok {
-		return l, notFound("no store %q", store)
+		return l, false, notFound("no store %q", store)
 	}
 	if err := l.Validate(); err != nil {
-		return l, invalid("lock: %v", err)
+		return l, false, invalid("lock: %v", err)
 	}
-	err := h.update(ctx, func(w *writer) error {
-		if ok, err := w.tx.Locked(store, day); err != nil || ok {
+	err = h.update(ctx, func(w *writer) error {
+		locked, err := w.tx.Locked(store, day)
+		if err != nil {
 			return err
 		}
+		if locked {
+			made = false
+			locks, err := w.tx.Locks(store)
+			if err != nil {
+				return err
+			}
+			for _, old := range locks {
+				if old.Day == day {
+					l = old
+					return nil
+				}
+			}
+			return fmt.Errorf("day %s is locked but not among the store's locks", day)
+		}
+		made = true
 		if err := w.tx.PutLock(l); err != nil {
 			return err
 		}
-		err := w.change(protocol.Change{Kind: protocol.ChangeLock, Lock: &l}, Audience{Stores: []string{store}})
-		return err
+		return w.change(protocol.Change{Kind: protocol.ChangeLock, Lock: &l}, Audience{Stores: []string{store}})
 	})
 	if err != nil {
-		return l, fmt.Errorf("lock %s %s: %w", store, day, err)
+		return l, false, fmt.Errorf("lock %s %s: %w", store, day, err)
 	}
-	return l, nil
+	return l, made, nil
 }
 
 // Alerts returns the alerts f selects, newest first.
@@ -233,9 +259,35 @@ func RedemptionOf(e Event) Redemption {
 		Uses: e.Uses, Amount: e.Amount, OrderRef: e.OrderRef, Voids: e.Voids, Note: e.Note, Flags: e.Flags, Hash: e.Hash}
 }
 
+// RedemptionPage is how many rows Redemptions reads in one read
+// transaction.
+const RedemptionPage = 1000
+
 // Redemptions calls fn for each redemption and void f selects (attempts
-// too when f.Kinds names them), in ingest order.
+// too when f.Kinds names them), in ingest order; RedemptionPages says how.
 func (h *Hub) Redemptions(ctx context.Context, f EventFilter, fn func(Redemption) error) error {
+	return h.RedemptionPages(ctx, f, 0, func(page []Redemption) error {
+		for _, x := range page {
+			if err := fn(x); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RedemptionPages calls fn with the redemptions and voids f selects
+// (attempts too when f.Kinds names them), in ingest order, up to size rows
+// at a time (size ≤ 0: RedemptionPage) and f.Limit rows in all (0: every
+// one). Each page is read in a read transaction of its own, and fn runs
+// between them: however long fn takes (a client reading an export
+// slowly), it never holds the ledger open. The pages follow the ingest
+// order cursor, so every row comes once; rows ingested while the pages are
+// read come at the end when f selects them.
+func (h *Hub) RedemptionPages(ctx context.Context, f EventFilter, size int, fn func([]Redemption) error) error {
+	if size <= 0 {
+		size = RedemptionPage
+	}
 	if len(f.Kinds) == 0 {
 		f.Kinds = []protocol.EventKind{protocol.KindRedemption, protocol.KindVoid}
 	}
@@ -244,14 +296,155 @@ func (h *Hub) Redemptions(ctx context.Context, f EventFilter, fn func(Redemption
 			return notFound("no store %q", f.Store)
 		}
 	}
-	return h.store.View(ctx, func(r Reader) error {
-		if f.Terminal != "" {
-			if _, err := r.Terminal(f.Terminal); errors.Is(err, ErrNotFound) {
-				return notFound("no terminal %q", f.Terminal)
+	left := f.Limit              // rows still to send when f.Limit > 0
+	var sent []protocol.EventRef // rows after the cursor already sent, in order
+	for first := true; ; first = false {
+		want := size
+		if f.Limit > 0 {
+			want = min(want, left)
+		}
+		var page []Event
+		err := h.store.View(ctx, func(r Reader) error {
+			if first && f.Terminal != "" {
+				if _, err := r.Terminal(f.Terminal); errors.Is(err, ErrNotFound) {
+					return notFound("no terminal %q", f.Terminal)
+				}
+			}
+			page = page[:0]
+			pf := f
+			pf.Limit = want + len(sent)
+			i := 0
+			err := r.Events(pf, func(e Event) error {
+				if i < len(sent) {
+					if e.Ref() != sent[i] {
+						return fmt.Errorf("redemptions after cursor %d: %s in place of %s, sent before", f.AfterID, e.Ref(), sent[i])
+					}
+					i++
+					return nil
+				}
+				page = append(page, e)
+				return nil
+			})
+			switch {
+			case err != nil:
+				return err
+			case i < len(sent):
+				return fmt.Errorf("redemptions after cursor %d: %s, sent before, is gone", f.AfterID, sent[i])
+			case len(page) < want:
+				return nil // the last page: no cursor needed
+			}
+			f.AfterID, sent, err = nextCursor(r, f.AfterID, sent, page)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if len(page) > 0 {
+			out := make([]Redemption, len(page))
+			for i, e := range page {
+				out[i] = RedemptionOf(e)
+			}
+			if err := fn(out); err != nil {
+				return err
 			}
 		}
-		return r.Events(f, func(e Event) error { return fn(RedemptionOf(e)) })
+		left -= len(page)
+		if len(page) < want || (f.Limit > 0 && left <= 0) {
+			return nil
+		}
+	}
+}
+
+// nextCursor moves the ingest order cursor over a page read after cursor
+// after: the rows sent before (still after the cursor) and then page. A
+// Store's events do not carry their cursor, so it is found from the last
+// row of the page that has a code, by a binary search over the code's own
+// events (indexed: each probe is one short lookup). The rows after that
+// one are returned as sent: the next page skips them. A page without a
+// code leaves the cursor where it is.
+func nextCursor(r Reader, after int64, sent []protocol.EventRef, page []Event) (int64, []protocol.EventRef, error) {
+	next := slices.Clone(sent)
+	for _, e := range page {
+		next = append(next, e.Ref())
+	}
+	for i := len(page) - 1; i >= 0; i-- {
+		if page[i].Code == "" {
+			continue
+		}
+		pos := len(sent) + i + 1 // rows after the cursor up to page[i]
+		c, err := cursorOf(r, after, pos, page[i])
+		if err != nil {
+			return 0, nil, err
+		}
+		if c <= after { // never read the same rows again and again
+			return 0, nil, fmt.Errorf("cursor of event %s: %d, not after %d", page[i].Ref(), c, after)
+		}
+		return c, next[pos:], nil
+	}
+	return after, next, nil
+}
+
+// cursorOf finds the cursor of event x, the AfterID that leaves x out and
+// every later event in. x has a code and is the pos-th event some filter
+// selects after cursor after.
+func cursorOf(r Reader, after int64, pos int, x Event) (int64, error) {
+	// upTo: the events of x's code after the cursor, up to x.
+	upTo := map[protocol.EventRef]bool{}
+	errFound := errors.New("found")
+	err := r.Events(EventFilter{Code: x.Code, AfterID: after}, func(e Event) error {
+		upTo[e.Ref()] = true
+		if e.Ref() == x.Ref() {
+			return errFound
+		}
+		return nil
 	})
+	if !errors.Is(err, errFound) {
+		if err == nil {
+			err = fmt.Errorf("not among the events of code %s", x.Code)
+		}
+		return 0, fmt.Errorf("cursor of event %s: %w", x.Ref(), err)
+	}
+	// past(c) reports whether cursor c is at or past x: the first event of
+	// the code after c, if any, comes after x.
+	past := func(c int64) (bool, error) {
+		p := true
+		err := r.Events(EventFilter{Code: x.Code, AfterID: c, Limit: 1}, func(e Event) error {
+			p = !upTo[e.Ref()]
+			return nil
+		})
+		return p, err
+	}
+	// Cursors are whole numbers that grow in ingest order, and pos events
+	// lie after the cursor up to x: x's is at least after+pos.
+	lo, step := after+int64(pos)-1, int64(1)
+	hi := lo + step
+	for {
+		ok, err := past(hi)
+		if err != nil {
+			return 0, fmt.Errorf("cursor of event %s: %w", x.Ref(), err)
+		}
+		if ok {
+			break
+		}
+		if step > math.MaxInt64/4 || hi > math.MaxInt64-2*step {
+			return 0, fmt.Errorf("cursor of event %s: none up to %d", x.Ref(), hi)
+		}
+		lo, step = hi, 2*step
+		hi = lo + step
+	}
+	for hi-lo > 1 { // past(hi), not past(lo)
+		mid := lo + (hi-lo)/2
+		ok, err := past(mid)
+		if err != nil {
+			return 0, fmt.Errorf("cursor of event %s: %w", x.Ref(), err)
+		}
+		if ok {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi, nil
 }
 
 func cmpString(a, b string) int {

@@ -1,6 +1,10 @@
 package hub
 
-import "github.com/hexiao/hexiao/protocol"
+import (
+	"sync/atomic"
+
+	"github.com/hexiao/hexiao/protocol"
+)
 
 // Notice is what one committed write changed, for the parts that tell
 // others live: feed pushes for the terminals (mqttlink), redemptions, alerts
@@ -17,27 +21,57 @@ func (n *Notice) empty() bool {
 }
 
 type subscriber struct {
-	ch chan Notice
+	ch     chan Notice
+	missed atomic.Int64 // notices dropped for it since Subscription.Missed last took the count
 }
 
-// Subscribe returns a channel of notices, in commit order, and a function
-// that ends the subscription and closes the channel. A subscriber that falls
-// more than buf notices behind misses notices (counted in Stats.Dropped);
-// a terminal that misses a feed push notices the gap by FeedPush.After and
-// asks for a feed page.
-func (h *Hub) Subscribe(buf int) (<-chan Notice, func()) {
+// Subscription is a live feed of notices; Watch makes one.
+type Subscription struct {
+	h *Hub
+	s *subscriber
+}
+
+// Watch subscribes to notices, in commit order. A subscriber that falls
+// more than buf notices behind misses notices rather than holding the hub
+// back; Missed says how many, so it can tell its own readers to catch up
+// (the dashboard stream sends event: reset).
+func (h *Hub) Watch(buf int) *Subscription {
 	s := &subscriber{ch: make(chan Notice, max(buf, 1))}
 	h.subMu.Lock()
 	h.subs[s] = struct{}{}
 	h.subMu.Unlock()
-	return s.ch, func() {
-		h.subMu.Lock()
-		if _, ok := h.subs[s]; ok {
-			delete(h.subs, s)
-			close(s.ch)
-		}
-		h.subMu.Unlock()
+	return &Subscription{h: h, s: s}
+}
+
+// C is the channel of notices. Stop closes it.
+func (s *Subscription) C() <-chan Notice { return s.s.ch }
+
+// Missed returns how many notices were dropped for this subscriber since
+// the last call, and starts counting again from zero. A notice is dropped
+// when it is published while the channel is full, so it is newer than
+// every notice still waiting in C.
+func (s *Subscription) Missed() int64 { return s.s.missed.Swap(0) }
+
+// Stop ends the subscription and closes C; calling it again does nothing.
+func (s *Subscription) Stop() {
+	h := s.h
+	h.subMu.Lock()
+	if _, ok := h.subs[s.s]; ok {
+		delete(h.subs, s.s)
+		close(s.s.ch)
 	}
+	h.subMu.Unlock()
+}
+
+// Subscribe is Watch for subscribers that need no count of what they
+// missed: it returns the channel of notices and a function that ends the
+// subscription and closes the channel. A subscriber that falls more than
+// buf notices behind misses notices (counted in Stats.Dropped); a terminal
+// that misses a feed push notices the gap by FeedPush.After and asks for a
+// feed page.
+func (h *Hub) Subscribe(buf int) (<-chan Notice, func()) {
+	s := h.Watch(buf)
+	return s.C(), s.Stop
 }
 
 // publish hands n to every subscriber without waiting. Callers hold wmu, so
@@ -52,6 +86,7 @@ func (h *Hub) publish(n Notice) {
 		select {
 		case s.ch <- n:
 		default:
+			s.missed.Add(1)
 			h.stats.Dropped.Add(1)
 		}
 	}

@@ -2,9 +2,11 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/base32"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"net/http"
 	"net/url"
@@ -96,11 +98,28 @@ func TestCatalog(t *testing.T) {
 		t.Errorf("keys %+v, want two", keys)
 	}
 
+	// A lock answers 201 when made, and 200 with the lock as first made
+	// (its time included) when the day was locked before.
+	t1 := time.Date(2025, 1, 2, 9, 30, 0, 123456789, time.UTC)
+	f.now.Store(&t1)
 	var l protocol.SettlementLock
 	f.call("POST", "/api/v1/locks", `{"store":"s1","day":"2025-01-01"}`, http.StatusCreated, &l)
-	if l.Store != "s1" || l.Day != "2025-01-01" || l.At.IsZero() {
-		t.Errorf("lock %+v", l)
+	if l.Store != "s1" || l.Day != "2025-01-01" || l.At.Sub(t1).Abs() >= time.Microsecond {
+		t.Errorf("lock %+v, want s1 2025-01-01 made at %s", l, t1)
 	}
+	t2 := t1.Add(26 * time.Hour)
+	f.now.Store(&t2)
+	var again protocol.SettlementLock
+	f.call("POST", "/api/v1/locks", `{"store":"s1","day":"2025-01-01"}`, http.StatusOK, &again)
+	if again.Store != l.Store || again.Day != l.Day || !again.At.Equal(l.At) {
+		t.Errorf("locking again: %+v, want the first lock %+v", again, l)
+	}
+	var l2 protocol.SettlementLock
+	f.call("POST", "/api/v1/locks", `{"store":"s2","day":"2025-01-01"}`, http.StatusCreated, &l2)
+	if l2.Store != "s2" || l2.At.Sub(t2).Abs() >= time.Microsecond {
+		t.Errorf("lock of s2 %+v, want a new one made at %s", l2, t2)
+	}
+	f.now.Store(nil)
 	code, _, b = f.do(req{method: "POST", path: "/api/v1/locks", body: `{"store":"s1","day":"1 Jan"}`})
 	if e := apiError(t, b); code != 400 || !strings.Contains(e.Message, "YYYY-MM-DD") {
 		t.Errorf("bad day: %d %s, want 400 saying YYYY-MM-DD", code, b)
@@ -412,3 +431,95 @@ func TestAlertsAndRedemptions(t *testing.T) {
 }
 
 func jsonNumber(n int64) string { return mustJSON(n) }
+
+// nulls lists the places in the JSON document b that hold null, but for
+// the fields that are null by design (a terminal's clock skew before it is
+// measured).
+func nulls(tb testing.TB, b []byte) []string {
+	tb.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		tb.Fatalf("answer %.300s is not JSON: %v", b, err)
+	}
+	var out []string
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case nil:
+			if !strings.HasSuffix(path, ".clock_skew") {
+				out = append(out, path)
+			}
+		case []any:
+			for i, x := range v {
+				walk(fmt.Sprintf("%s[%d]", path, i), x)
+			}
+		case map[string]any:
+			for k, x := range v {
+				walk(path+"."+k, x)
+			}
+		}
+	}
+	walk("$", v)
+	return out
+}
+
+// Lists are [] when empty, never null: the lists the API answers and the
+// lists inside what it answers, in the stream too.
+func TestEmptyListsAreArrays(t *testing.T) {
+	f := newFixture(t)
+	check := func(what string, b []byte) {
+		t.Helper()
+		if n := nulls(t, b); len(n) > 0 {
+			t.Errorf("%s: null at %v in %s", what, n, b)
+		}
+	}
+	for _, p := range []string{"/api/v1/stores", "/api/v1/campaigns", "/api/v1/terminals", "/api/v1/alerts", "/api/v1/redemptions"} {
+		code, _, b := f.do(req{method: "GET", path: p})
+		if code != http.StatusOK || string(b) != "[]\n" {
+			t.Errorf("GET %s on an empty hub: %d %q, want []", p, code, b)
+		}
+	}
+	f.seed()
+	var imp struct{ IDs []string }
+	f.call("POST", "/api/v1/campaigns/coffee/codes/import", `{"codes":["5555-6666-7777"]}`, http.StatusCreated, &imp)
+	f.terminal("t1", "s1")
+	for _, p := range []string{"/api/v1/stores", "/api/v1/campaigns", "/api/v1/terminals", "/api/v1/keys", "/api/v1/codes/" + imp.IDs[0]} {
+		code, _, b := f.do(req{method: "GET", path: p})
+		if code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", p, code, b)
+		}
+		check("GET "+p, b)
+	}
+
+	// An alert whose lists the ledger holds empty (and reads back nil).
+	err := f.store.Update(context.Background(), func(tx hub.Tx) error {
+		_, err := tx.AddAlert(hub.Alert{Kind: hub.AlertGap, Key: "t1", At: time.Now().UTC(), Detail: "a gap"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resp, r := openStream(t, f, ctx)
+	defer resp.Body.Close()
+	code, _, b := f.do(req{method: "GET", path: "/api/v1/alerts"})
+	var alerts []hub.Alert
+	if err := json.Unmarshal(b, &alerts); code != http.StatusOK || err != nil || len(alerts) != 1 {
+		t.Fatalf("alerts: %d %s %v, want the one", code, b, err)
+	}
+	check("GET /api/v1/alerts", b)
+	if !strings.Contains(string(b), `"stores":[],"terminals":[]`) {
+		t.Errorf("alerts %s, want stores and terminals []", b)
+	}
+	code, _, b = f.do(req{method: "POST", path: "/api/v1/alerts/" + jsonNumber(alerts[0].ID) + "/ack"})
+	if code != http.StatusOK || !strings.Contains(string(b), `"stores":[],"terminals":[]`) {
+		t.Errorf("ack: %d %s, want stores and terminals []", code, b)
+	}
+	check("POST .../ack", b)
+	e := readEvent(t, r, "alert")
+	if !strings.Contains(e.data, `"stores":[],"terminals":[]`) {
+		t.Errorf("stream: alert %s, want stores and terminals []", e.data)
+	}
+	check("stream alert", []byte(e.data))
+}

@@ -36,7 +36,8 @@
 //	400 unknown_field           a field the route does not take (the message lists those it does)
 //	400 wrong_type              a field of the wrong JSON type, or a time or duration that does not parse
 //	400 invalid                 a rule the hub refuses (hub.Invalid), a bad query parameter;
-//	                            unknown query parameters are refused too (422 is not used)
+//	                            on every route an unknown or repeated query parameter and a
+//	                            query string that does not parse are refused too (422 is not used)
 //	401 unauthorized            missing or wrong bearer token
 //	404 not_found               an unknown id (hub.NotFound) or route
 //	405 method_not_allowed      with an Allow header
@@ -80,7 +81,8 @@
 //	                                     → [hub.Redemption,...] in ingest order, or CSV (see Redemptions)
 //	GET  /api/v1/alerts                  ?kind=&since=&store=&open=true&limit= → [hub.Alert,...], newest first
 //	POST /api/v1/alerts/{id}/ack         {"note"} (optional) → the alert; 409 when acknowledged before
-//	POST /api/v1/locks                   {"store","day":"YYYY-MM-DD"} → 201 the settlement lock
+//	POST /api/v1/locks                   {"store","day":"YYYY-MM-DD"} → 201 the settlement lock; 200 with the lock
+//	                                     as first made (its at unchanged) when the day was locked before
 //	POST /api/v1/enrollments             {"store","terminal"} → 201 {"token","store","terminal","expires_at","qr_png_url"}
 //	GET  /api/v1/enrollments/qr.png      ?token=TOKEN&size=PX (64–2048, default 320) → image/png of a QR code
 //	                                     holding the token; the token is not looked up (the hub keeps only hashes)
@@ -137,7 +139,11 @@
 // spreadsheet may read a cashier or order_ref starting with '=' as a
 // formula. Rows are streamed; if reading the ledger fails after the first
 // row was sent the connection is cut, so a truncated export never ends
-// like a complete one.
+// like a complete one. The hub reads the ledger 1000 rows at a time, each
+// page in a short read transaction of its own, and the rows are written
+// to the client between them: a slow client never holds the ledger open.
+// So an export is not one snapshot: rows the filter selects that are
+// ingested while it runs come at its end.
 //
 // # Stream
 //
@@ -147,10 +153,18 @@
 //	event: redemption    data: a hub.Redemption
 //	event: alert         data: a hub.Alert
 //	event: presence      data: a hub.TerminalInfo
+//	event: reset         data: {"missed":N}
 //
 // each with an id: line counting from 1 per connection (there is no replay;
 // a client that reconnects reads the lists again), and a comment line
-// every 15 s. A client that falls 256 notices behind misses notices rather
-// than slowing the hub (hub.Subscribe); a client that stops reading for
-// 30 s is disconnected.
+// every 15 s. A client that falls 256 commits behind loses the newer ones
+// rather than slowing the hub (hub.Watch), and is told: as soon as the
+// stream gets going again it sends event: reset, N being how many commits
+// it lost (each may have held several events, or none the stream shows).
+// The client then reads the lists again (GET /api/v1/alerts, /terminals,
+// /redemptions) and goes on reading the stream, which continues after the
+// reset; events queued before the loss may still follow and repeat what
+// the lists show, so a client keys what it shows by id (alert id,
+// terminal:seq, terminal id). A client that stops reading for 30 s is
+// disconnected.
 package web

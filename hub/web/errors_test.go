@@ -75,6 +75,64 @@ func TestAuthRequired(t *testing.T) {
 	}
 }
 
+// Every route refuses a query parameter it does not take, one it takes
+// given twice and a query string that does not parse, with a 400 naming
+// what to fix, before it does anything.
+func TestBadQueries(t *testing.T) {
+	f := newFixture(t)
+	f.seed()
+	all := []struct{ method, path string }{{"GET", "/healthz"}, {"GET", "/metrics"}}
+	for _, rt := range routes {
+		if !strings.Contains(rt.path, "no-such-route") {
+			all = append(all, rt)
+		}
+	}
+	if len(all) != len(f.web.patterns) {
+		t.Fatalf("%d routes in the table, the server has %d: %v", len(all), len(f.web.patterns), f.web.patterns)
+	}
+	cases := []struct{ name, query, msg string }{
+		{"unknown", "colour=red", `unknown query parameter "colour"`},
+		{"unknown and empty", "verbose", `unknown query parameter "verbose"`},
+		{"malformed", "a=%zz", "query string is malformed"},
+	}
+	for _, rt := range all {
+		for _, c := range cases {
+			t.Run(rt.method+" "+rt.path+"/"+c.name, func(t *testing.T) {
+				path := rt.path + "?" + c.query
+				if strings.Contains(rt.path, "?") {
+					path = rt.path + "&" + c.query
+				}
+				code, _, b := f.do(req{method: rt.method, path: path, body: "{}"})
+				if code != http.StatusBadRequest {
+					t.Fatalf("status %d, want 400: %.300s", code, b)
+				}
+				if e := apiError(t, b); e.Code != "invalid" || !strings.Contains(e.Message, c.msg) {
+					t.Errorf("error %+v, want invalid saying %q", e, c.msg)
+				}
+			})
+		}
+	}
+	for _, c := range []struct{ path, msg string }{
+		{"/api/v1/stores?id=s1", `unknown query parameter "id"; remove it or fix its spelling (this route takes no query parameters)`},
+		{"/api/v1/alerts?kind=a&kind=b", `query parameter "kind" is given 2 times`},
+		{"/api/v1/redemptions?stor=s1", `unknown query parameter "stor"; remove it or fix its spelling (accepted: store, terminal,`},
+		{"/api/v1/redemptions?store=s1&store=s2", `query parameter "store" is given 2 times`},
+	} {
+		code, _, b := f.do(req{method: "GET", path: c.path})
+		if e := apiError(t, b); code != http.StatusBadRequest || !strings.Contains(e.Message, c.msg) {
+			t.Errorf("GET %s: %d %s, want 400 saying %q", c.path, code, b, c.msg)
+		}
+	}
+	// Refused before anything is done.
+	code, _, b := f.do(req{method: "POST", path: "/api/v1/stores?dry_run=1", body: `{"id":"s9","name":"N","region":"sh","timezone":"UTC"}`})
+	if code != http.StatusBadRequest {
+		t.Fatalf("POST with an unknown parameter: %d %s, want 400", code, b)
+	}
+	if code, _, b := f.do(req{method: "GET", path: "/api/v1/stores/s9"}); code != http.StatusNotFound {
+		t.Errorf("store s9 after a refused POST: %d %s, want 404", code, b)
+	}
+}
+
 // bodyRoutes are the routes that take a JSON body, with a body holding a
 // field of the wrong type (the field named) and the body limit.
 var bodyRoutes = []struct {
@@ -204,13 +262,16 @@ func TestUnknownIDs(t *testing.T) {
 		{"POST", "/api/v1/enrollments", `{"store":"nope","terminal":"t9"}`, `no store "nope"`},
 		{"GET", "/api/v1/redemptions?store=nope", "", `no store "nope"`},
 		{"GET", "/api/v1/redemptions?terminal=nope", "", `no terminal "nope"`},
-		{"GET", "/api/v1/redemptions?code=HX1:AAAA", "", ""},
+		{"GET", "/api/v1/redemptions?code=HX1:AAAA", "", "malformed code: 2 bytes, too short for a signed code"},
 		{"GET", "/api/v1/alerts?store=nope", "", `no store "nope"`},
 		{"GET", "/api/v1/nope", "", "no route GET /api/v1/nope"},
 		{"GET", "/api/v1/stores/s1/extra", "", "no route"},
 		{"GET", "/nope", "", "no route GET /nope"},
 	}
 	for _, c := range cases {
+		if c.msg == "" {
+			t.Fatalf("suite bug: %s %s has no message to check", c.method, c.path)
+		}
 		t.Run(c.method+" "+c.path, func(t *testing.T) {
 			code, _, b := f.do(req{method: c.method, path: c.path, body: c.body})
 			want := http.StatusNotFound

@@ -18,26 +18,37 @@ import (
 
 // Redemptions, alerts and settlement locks: reading the ledger back.
 
-// query returns r's query parameters, refusing unknown and repeated ones
-// so a misspelt filter is an error rather than a silently wider answer.
-func (s *Server) query(w http.ResponseWriter, r *http.Request, allowed ...string) (url.Values, bool) {
+// checkQuery refuses a query string that does not parse, or that has a
+// parameter not in allowed or one given twice, so a misspelt filter is an
+// error rather than a silently wider answer. It answers the refusal itself
+// and reports whether the handler may go on.
+func (s *Server) checkQuery(w http.ResponseWriter, r *http.Request, allowed []string) bool {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "invalid", "query string is malformed: "+err.Error())
-		return nil, false
+		return false
 	}
-	for k, v := range q {
+	names := make([]string, 0, len(q))
+	for k := range q {
+		names = append(names, k)
+	}
+	slices.Sort(names) // the same answer every time
+	for _, k := range names {
 		if !slices.Contains(allowed, k) {
+			takes := "this route takes no query parameters"
+			if len(allowed) > 0 {
+				takes = "accepted: " + strings.Join(allowed, ", ")
+			}
 			s.fail(w, r, http.StatusBadRequest, "invalid",
-				fmt.Sprintf("unknown query parameter %q; accepted: %s", k, strings.Join(allowed, ", ")))
-			return nil, false
+				fmt.Sprintf("unknown query parameter %q; remove it or fix its spelling (%s)", k, takes))
+			return false
 		}
-		if len(v) > 1 {
-			s.fail(w, r, http.StatusBadRequest, "invalid", fmt.Sprintf("query parameter %q is given %d times; give it once", k, len(v)))
-			return nil, false
+		if n := len(q[k]); n > 1 {
+			s.fail(w, r, http.StatusBadRequest, "invalid", fmt.Sprintf("query parameter %q is given %d times; give it once", k, n))
+			return false
 		}
 	}
-	return q, true
+	return true
 }
 
 // parseTime reads a time parameter: RFC 3339, or a date YYYY-MM-DD meaning
@@ -79,10 +90,7 @@ func parseCount(name, v string) (int64, error) {
 // failure after it aborts the connection, so a truncated answer never
 // looks complete.
 func (s *Server) listRedemptions(w http.ResponseWriter, r *http.Request) {
-	q, ok := s.query(w, r, "store", "terminal", "code", "from", "to", "kind", "format", "after", "limit")
-	if !ok {
-		return
-	}
+	q := r.URL.Query() // checked by handle
 	f := hub.EventFilter{Store: q.Get("store"), Terminal: q.Get("terminal")}
 	loc := time.UTC
 	if f.Store != "" {
@@ -130,6 +138,7 @@ func (s *Server) listRedemptions(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if c := q.Get("code"); c != "" {
+		var ok bool
 		if f.Code, ok = s.codeID(w, r, c); !ok {
 			return
 		}
@@ -206,7 +215,16 @@ func (s *Server) listRedemptions(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 	}
-	err = s.hub.Redemptions(r.Context(), f, row)
+	// The hub reads a page at a time and hands it over between its read
+	// transactions: a slow client never holds the ledger open.
+	err = s.hub.RedemptionPages(r.Context(), f, int(s.exportPage.Load()), func(page []hub.Redemption) error {
+		for _, x := range page {
+			if err := row(x); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err == nil {
 		if err = finish(); err == nil {
 			err = bw.Flush()
@@ -263,10 +281,7 @@ func csvRow(x hub.Redemption) []string {
 // listAlerts returns the alerts a filter selects, newest first. since takes
 // RFC 3339 or a date (midnight UTC); open=true keeps unacknowledged ones.
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
-	q, ok := s.query(w, r, "kind", "since", "store", "open", "limit")
-	if !ok {
-		return
-	}
+	q := r.URL.Query() // checked by handle
 	f := hub.AlertFilter{Kind: hub.AlertKind(q.Get("kind")), Store: q.Get("store")}
 	bad := func(err error) { s.fail(w, r, http.StatusBadRequest, "invalid", err.Error()) }
 	var err error
@@ -299,10 +314,23 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 		s.hubError(w, r, err)
 		return
 	}
-	if alerts == nil {
-		alerts = []hub.Alert{}
+	out := make([]hub.Alert, len(alerts))
+	for i, a := range alerts {
+		out[i] = alertView(a)
 	}
-	s.writeJSON(w, r, http.StatusOK, alerts)
+	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+// alertView is an alert as the API shows it: its lists are [] when empty,
+// never null (the ledger may read an empty list back as nil).
+func alertView(a hub.Alert) hub.Alert {
+	if a.Stores == nil {
+		a.Stores = []string{}
+	}
+	if a.Terminals == nil {
+		a.Terminals = []string{}
+	}
+	return a
 }
 
 // ackRequest is the body of POST /api/v1/alerts/{id}/ack; it may be left
@@ -327,7 +355,7 @@ func (s *Server) ackAlert(w http.ResponseWriter, r *http.Request) {
 		s.hubError(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, a)
+	s.writeJSON(w, r, http.StatusOK, alertView(a))
 }
 
 // lockRequest is the body of POST /api/v1/locks.
@@ -336,16 +364,21 @@ type lockRequest struct {
 	Day   string `json:"day"`
 }
 
-// lock settles a store's business day (201).
+// lock settles a store's business day: 201 with the new lock, or 200 with
+// the lock as it was first made when the day was locked before.
 func (s *Server) lock(w http.ResponseWriter, r *http.Request) {
 	var req lockRequest
 	if !s.readJSON(w, r, &req, maxBody, false) {
 		return
 	}
-	l, err := s.hub.Lock(r.Context(), req.Store, req.Day)
+	l, made, err := s.hub.LockDay(r.Context(), req.Store, req.Day)
 	if err != nil {
 		s.hubError(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusCreated, l)
+	status := http.StatusOK
+	if made {
+		status = http.StatusCreated
+	}
+	s.writeJSON(w, r, status, l)
 }

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -121,16 +123,40 @@ func readEvent(t *testing.T, r *bufio.Reader, kind string) sseEvent {
 	}
 }
 
-// settle waits for the goroutine count to come back to at most n.
-func settle(t *testing.T, n int) {
+// waitFor waits until cond holds, failing the test with what after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > n {
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
 		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines, want at most %d:\n%s", runtime.NumGoroutine(), n, buf[:runtime.Stack(buf, true)])
+			t.Fatalf("after 10 s: %s", what)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// streamsEnded waits until no stream handler is running: none counted, and
+// no goroutine anywhere in Server.stream (its deferred unsubscribe
+// included).
+func streamsEnded(t *testing.T, f *fixture) {
+	t.Helper()
+	running := func() string {
+		buf := make([]byte, 1<<20)
+		for {
+			n := runtime.Stack(buf, true)
+			if n < len(buf) {
+				return string(buf[:n])
+			}
+			buf = make([]byte, 2*len(buf))
+		}
+	}
+	inStream := func(stacks string) bool { return strings.Contains(stacks, "hub/web.(*Server).stream(") }
+	deadline := time.Now().Add(10 * time.Second)
+	for f.web.sseClients.Load() != 0 || inStream(running()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s, %d streams counted, still running:\n%s", f.web.sseClients.Load(), running())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -158,8 +184,6 @@ func TestStream(t *testing.T) {
 	f.web.heartbeat = 50 * time.Millisecond
 	var imp struct{ IDs []string }
 	f.call("POST", "/api/v1/campaigns/coffee/codes/import", `{"codes":["5555-6666-7777"]}`, http.StatusCreated, &imp)
-	f.client.CloseIdleConnections()
-	before := runtime.NumGoroutine()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	resp, r := openStream(t, f, ctx)
@@ -194,14 +218,11 @@ func TestStream(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	f.client.CloseIdleConnections()
-	settle(t, before)
+	streamsEnded(t, f)
 }
 
 func TestStreamEndsOnClose(t *testing.T) {
 	f := newFixture(t)
-	f.client.CloseIdleConnections()
-	before := runtime.NumGoroutine()
 	resp, r := openStream(t, f, context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -224,8 +245,7 @@ func TestStreamEndsOnClose(t *testing.T) {
 	if code != http.StatusServiceUnavailable || apiError(t, b).Code != "unavailable" {
 		t.Errorf("stream after Close: %d %s, want 503", code, b)
 	}
-	f.client.CloseIdleConnections()
-	settle(t, before)
+	streamsEnded(t, f)
 }
 
 func atoi(s string) int {
@@ -262,9 +282,7 @@ func TestStreamSlowClientDoesNotBlockHub(t *testing.T) {
 		defer close(handled)
 		f.web.Handler().ServeHTTP(w, r)
 	}()
-	for f.web.sseClients.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, "the stream has not started", func() bool { return f.web.sseClients.Load() == 1 })
 	dropped := f.hub.Stats().Dropped.Load()
 	for i := range sseBuffer + 50 {
 		f.terminal(fmt.Sprintf("t%d", i), "s1") // each a presence notice
@@ -444,4 +462,137 @@ func BenchmarkIssueNDJSON(b *testing.B) {
 		b.Fatalf("%d lines, status %d; want %d codes", lines, resp.StatusCode, n)
 	}
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "codes/s")
+}
+
+// smallBuffers is a listener whose connections have a small send buffer,
+// so a client that stops reading blocks the server's writes soon.
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(4 << 10)
+	}
+	return c, err
+}
+
+// A dashboard that stops reading loses the newest notices, and is told:
+// once it reads again the stream sends event: reset with how many it
+// missed, then goes on. Nothing is lost silently: every presence change
+// comes as an event or is counted in a reset.
+func TestStreamSlowClientGetsReset(t *testing.T) {
+	f := newFixture(t)
+	f.call("POST", "/api/v1/stores", `{"id":"s1","name":"Xuhui","region":"sh","timezone":"Asia/Shanghai"}`, http.StatusCreated, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(f.web.Handler())
+	srv.Listener.Close()
+	srv.Listener = smallBuffers{ln}
+	srv.Start()
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetReadBuffer(4 << 10)
+		}
+		return c, err
+	}}}
+	defer client.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a stream that never accounts for everything fails here
+	defer cancel()
+	hr, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/stream", nil)
+	hr.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := client.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream: %d", resp.StatusCode)
+	}
+	r := bufio.NewReader(resp.Body)
+	if line, err := r.ReadString('\n'); err != nil || line != "retry: 3000\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+
+	// Presence changes, one a commit, while the client reads nothing,
+	// until the hub has dropped some for it.
+	dropped := f.hub.Stats().Dropped.Load()
+	made := 0
+	for f.hub.Stats().Dropped.Load() == dropped {
+		if made == 5000 {
+			t.Fatalf("%d presence changes and none dropped for a client that reads nothing", made)
+		}
+		f.terminal(fmt.Sprintf("t%d", made), "s1")
+		made++
+	}
+	for range 10 { // and some more, dropped too
+		f.terminal(fmt.Sprintf("t%d", made), "s1")
+		made++
+	}
+	t.Logf("%d presence changes before the hub dropped one", made-10)
+
+	// Read again: every change comes as an event or is counted missed.
+	ids, seen, missed, resets := 0, map[string]bool{}, int64(0), 0
+	for len(seen)+int(missed) < made {
+		e := readAnyEvent(t, r)
+		ids++
+		if e.id != strconv.Itoa(ids) {
+			t.Fatalf("event %d has id %s, want %d", ids, e.id, ids)
+		}
+		switch e.event {
+		case "presence":
+			var ti hub.TerminalInfo
+			if err := json.Unmarshal([]byte(e.data), &ti); err != nil || seen[ti.ID] {
+				t.Fatalf("presence %s: %v, or a terminal twice", e.data, err)
+			}
+			seen[ti.ID] = true
+		case "reset":
+			var rs struct{ Missed int64 }
+			if err := json.Unmarshal([]byte(e.data), &rs); err != nil || rs.Missed <= 0 {
+				t.Fatalf("reset %q: %v, want a count of what was missed", e.data, err)
+			}
+			missed += rs.Missed
+			resets++
+		default:
+			t.Fatalf("event %+v, want presence or reset", e)
+		}
+	}
+	if resets == 0 || len(seen)+int(missed) != made {
+		t.Fatalf("%d presence events and %d missed in %d resets, want %d changes in all, some missed", len(seen), missed, resets, made)
+	}
+	if d := f.hub.Stats().Dropped.Load() - dropped; d != missed {
+		t.Errorf("resets count %d missed, the hub dropped %d", missed, d)
+	}
+	// The stream goes on.
+	f.terminal("after", "s1")
+	e := readAnyEvent(t, r)
+	if e.event != "presence" || !strings.Contains(e.data, `"id":"after"`) || e.id != strconv.Itoa(ids+1) {
+		t.Errorf("after catching up: %+v, want the presence of terminal after", e)
+	}
+}
+
+// readAnyEvent reads lines up to the next event, skipping comments.
+func readAnyEvent(t *testing.T, r *bufio.Reader) sseEvent {
+	t.Helper()
+	var e sseEvent
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended before an event: %v", err)
+		}
+		line = strings.TrimSuffix(line, "\n")
+		switch {
+		case line == "" && e.event != "":
+			return e
+		case strings.HasPrefix(line, "event: "):
+			e.event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "id: "):
+			e.id = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "data: "):
+			e.data = strings.TrimPrefix(line, "data: ")
+		}
+	}
 }

@@ -35,12 +35,13 @@ type Config struct {
 // Server is the hub's HTTP API. Make one with New, serve its Handler and
 // call Close on shutdown so long-lived streams end.
 type Server struct {
-	hub     *hub.Hub
-	token   [sha256.Size]byte // SHA-256 of the admin token
-	log     *slog.Logger
-	ready   func(ctx context.Context) error
-	metrics func(w io.Writer)
-	mux     *http.ServeMux
+	hub      *hub.Hub
+	token    [sha256.Size]byte // SHA-256 of the admin token
+	log      *slog.Logger
+	ready    func(ctx context.Context) error
+	metrics  func(w io.Writer)
+	mux      *http.ServeMux
+	patterns []string // every route, as registered
 
 	ctx    context.Context // ends when Close is called
 	cancel context.CancelFunc
@@ -50,6 +51,7 @@ type Server struct {
 	streams sync.WaitGroup // event streams still running
 
 	heartbeat  time.Duration // between comments on an idle stream; 0: 15 s
+	exportPage atomic.Int64  // rows of a redemptions export per ledger read; 0: hub.RedemptionPage
 	sseClients atomic.Int64
 	requests   requestCounts
 }
@@ -109,36 +111,48 @@ const (
 )
 
 func (s *Server) routes() {
-	m := s.mux
 	// Public: no token (load balancers and Prometheus scrape these).
-	m.HandleFunc("GET /healthz", s.healthz)
-	m.HandleFunc("GET /metrics", s.serveMetrics)
+	s.handle("GET /healthz", s.healthz)
+	s.handle("GET /metrics", s.serveMetrics)
 
 	// Everything else needs the admin token (serveHTTP checks it).
-	m.HandleFunc("GET /api/v1/stores", s.listStores)
-	m.HandleFunc("POST /api/v1/stores", s.putStore)
-	m.HandleFunc("GET /api/v1/stores/{id}", s.getStore)
-	m.HandleFunc("GET /api/v1/campaigns", s.listCampaigns)
-	m.HandleFunc("POST /api/v1/campaigns", s.putCampaign)
-	m.HandleFunc("GET /api/v1/campaigns/{id}", s.getCampaign)
-	m.HandleFunc("POST /api/v1/campaigns/{id}/codes", s.issueCodes)
-	m.HandleFunc("POST /api/v1/campaigns/{id}/codes/import", s.importCodes)
-	m.HandleFunc("GET /api/v1/codes/{code}", s.lookupCode)
-	m.HandleFunc("POST /api/v1/codes/{id}/revoke", s.setCodeStatus(s.hub.Revoke))
-	m.HandleFunc("POST /api/v1/codes/{id}/block", s.setCodeStatus(s.hub.Block))
-	m.HandleFunc("POST /api/v1/codes/{id}/unblock", s.setCodeStatus(s.hub.Unblock))
-	m.HandleFunc("GET /api/v1/redemptions", s.listRedemptions)
-	m.HandleFunc("GET /api/v1/alerts", s.listAlerts)
-	m.HandleFunc("POST /api/v1/alerts/{id}/ack", s.ackAlert)
-	m.HandleFunc("POST /api/v1/locks", s.lock)
-	m.HandleFunc("POST /api/v1/enrollments", s.createEnrollment)
-	m.HandleFunc("GET /api/v1/enrollments/qr.png", s.enrollmentQR)
-	m.HandleFunc("GET /api/v1/terminals", s.listTerminals)
-	m.HandleFunc("POST /api/v1/terminals/{id}/revoke", s.revokeTerminal)
-	m.HandleFunc("GET /api/v1/keys", s.listKeys)
-	m.HandleFunc("POST /api/v1/keys/rotate", s.rotateKey)
-	m.HandleFunc("POST /api/v1/keys/{id}/retire", s.retireKey)
-	m.HandleFunc("GET /api/v1/stream", s.stream)
+	s.handle("GET /api/v1/stores", s.listStores)
+	s.handle("POST /api/v1/stores", s.putStore)
+	s.handle("GET /api/v1/stores/{id}", s.getStore)
+	s.handle("GET /api/v1/campaigns", s.listCampaigns)
+	s.handle("POST /api/v1/campaigns", s.putCampaign)
+	s.handle("GET /api/v1/campaigns/{id}", s.getCampaign)
+	s.handle("POST /api/v1/campaigns/{id}/codes", s.issueCodes)
+	s.handle("POST /api/v1/campaigns/{id}/codes/import", s.importCodes)
+	s.handle("GET /api/v1/codes/{code}", s.lookupCode)
+	s.handle("POST /api/v1/codes/{id}/revoke", s.setCodeStatus(s.hub.Revoke))
+	s.handle("POST /api/v1/codes/{id}/block", s.setCodeStatus(s.hub.Block))
+	s.handle("POST /api/v1/codes/{id}/unblock", s.setCodeStatus(s.hub.Unblock))
+	s.handle("GET /api/v1/redemptions", s.listRedemptions,
+		"store", "terminal", "code", "from", "to", "kind", "format", "after", "limit")
+	s.handle("GET /api/v1/alerts", s.listAlerts, "kind", "since", "store", "open", "limit")
+	s.handle("POST /api/v1/alerts/{id}/ack", s.ackAlert)
+	s.handle("POST /api/v1/locks", s.lock)
+	s.handle("POST /api/v1/enrollments", s.createEnrollment)
+	s.handle("GET /api/v1/enrollments/qr.png", s.enrollmentQR, "token", "size")
+	s.handle("GET /api/v1/terminals", s.listTerminals)
+	s.handle("POST /api/v1/terminals/{id}/revoke", s.revokeTerminal)
+	s.handle("GET /api/v1/keys", s.listKeys)
+	s.handle("POST /api/v1/keys/rotate", s.rotateKey)
+	s.handle("POST /api/v1/keys/{id}/retire", s.retireKey)
+	s.handle("GET /api/v1/stream", s.stream)
+}
+
+// handle registers a route that takes the query parameters named in params
+// and no others: a misspelt or unsupported parameter is a 400 before h
+// runs, never a silently wider answer. h reads them with r.URL.Query().
+func (s *Server) handle(pattern string, h http.HandlerFunc, params ...string) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if s.checkQuery(w, r, params) {
+			h(w, r)
+		}
+	})
 }
 
 // public lists the paths served without a token.

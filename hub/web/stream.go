@@ -26,19 +26,23 @@ const (
 //	event: redemption   data: a hub.Redemption (redemptions and voids)
 //	event: alert        data: a hub.Alert (raised, extended or acknowledged)
 //	event: presence     data: a hub.TerminalInfo (a terminal's presence or standing changed)
+//	event: reset        data: {"missed":N} (events were lost: read the lists again)
 //
 // Each event has an id: line counting up from 1 on this connection (there
 // is no replay: Last-Event-ID is ignored; a client that reconnects reads
-// the lists again). A comment line is sent every 15 s. The stream ends when
-// the client goes away or the server is closed.
+// the lists again). A client that falls sseBuffer notices behind loses the
+// newer ones (the hub never waits for a reader); the stream then sends
+// reset, with the number of commits whose events were lost, as soon as it
+// catches up, and goes on. A comment line is sent every 15 s. The stream
+// ends when the client goes away or the server is closed.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	if !s.startStream() {
 		s.fail(w, r, http.StatusServiceUnavailable, "unavailable", "the hub is shutting down; reconnect to another instance or later")
 		return
 	}
 	defer s.streams.Done()
-	notices, stop := s.hub.Subscribe(sseBuffer)
-	defer stop()
+	sub := s.hub.Watch(sseBuffer)
+	defer sub.Stop()
 	s.sseClients.Add(1)
 	defer s.sseClients.Add(-1)
 
@@ -74,6 +78,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		bw.WriteString("\n\n")
 	}
 	for {
+		// Notices dropped while this stream was writing are newer than
+		// those still queued: say so before going on. The client reads
+		// the lists again; what is queued may then come twice.
+		if n := sub.Missed(); n > 0 {
+			s.log.Warn("stream: client fell behind, notices dropped", "missed", n)
+			send("reset", resetEvent{Missed: n})
+		}
 		if err := bw.Flush(); err != nil {
 			return
 		}
@@ -87,7 +98,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-tick.C:
 			bw.WriteString(": heartbeat\n\n")
-		case n, ok := <-notices:
+		case n, ok := <-sub.C():
 			if !ok {
 				return
 			}
@@ -95,11 +106,18 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				send("redemption", hub.RedemptionOf(e))
 			}
 			for _, a := range n.Alerts {
-				send("alert", a)
+				send("alert", alertView(a))
 			}
 			if n.Terminal != nil {
 				send("presence", hub.InfoOf(*n.Terminal))
 			}
 		}
 	}
+}
+
+// resetEvent is the data of event: reset.
+type resetEvent struct {
+	// Missed counts the hub's commits this stream lost: each may have
+	// held several events, or none the stream shows.
+	Missed int64 `json:"missed"`
 }

@@ -80,10 +80,7 @@ const (
 // it cannot be used to draw arbitrary text, the token must look like one
 // (upper-case base32, as CreateEnrollment makes).
 func (s *Server) enrollmentQR(w http.ResponseWriter, r *http.Request) {
-	q, ok := s.query(w, r, "token", "size")
-	if !ok {
-		return
-	}
+	q := r.URL.Query() // checked by handle
 	tok := q.Get("token")
 	if !validToken(tok) {
 		s.fail(w, r, http.StatusBadRequest, "invalid",

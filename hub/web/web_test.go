@@ -34,7 +34,8 @@ type fixture struct {
 	srv    *httptest.Server
 	client *http.Client
 	store  *faultStore
-	ready  atomic.Pointer[error] // what Config.Ready answers
+	ready  atomic.Pointer[error]     // what Config.Ready answers
+	now    atomic.Pointer[time.Time] // the hub's clock when set; the real one otherwise
 }
 
 // faultStore passes everything to the SQLite ledger, but fails Update,
@@ -44,6 +45,7 @@ type faultStore struct {
 	failUpdateAfter atomic.Int64 // > 0: Updates after this many fail
 	updates         atomic.Int64
 	failView        atomic.Bool
+	views           atomic.Int64 // Views running
 	failPing        atomic.Bool
 }
 
@@ -61,6 +63,8 @@ func (s *faultStore) View(ctx context.Context, fn func(hub.Reader) error) error 
 	if s.failView.Load() {
 		return errInjected
 	}
+	s.views.Add(1)
+	defer s.views.Add(-1)
 	return s.Store.View(ctx, fn)
 }
 
@@ -85,7 +89,12 @@ func newFixture(tb testing.TB) *fixture {
 		tb.Fatal(err)
 	}
 	f := &fixture{tb: tb, store: &faultStore{Store: db}}
-	h, err := hub.New(context.Background(), hub.Config{Store: f.store, Secrets: sec})
+	h, err := hub.New(context.Background(), hub.Config{Store: f.store, Secrets: sec, Now: func() time.Time {
+		if t := f.now.Load(); t != nil {
+			return *t
+		}
+		return time.Now()
+	}})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"sync"
 	"time"
@@ -91,7 +90,11 @@ func (h *Hub) PutCampaign(ctx context.Context, c protocol.Campaign) (protocol.Ca
 	}
 	aud := Audience{All: len(c.Stores) == 0 && len(c.Regions) == 0, Stores: c.Stores, Regions: c.Regions}
 	err := h.update(ctx, func(w *writer) error {
-		if old, err := w.tx.Campaign(c.ID); err == nil && old.Uses != c.Uses {
+		old, err := w.tx.Campaign(c.ID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("campaign %s: %w", c.ID, err)
+		}
+		if err == nil && old.Uses != c.Uses {
 			n, err := w.tx.CountCodes(c.ID)
 			if err != nil {
 				return err
@@ -103,8 +106,7 @@ func (h *Hub) PutCampaign(ctx context.Context, c protocol.Campaign) (protocol.Ca
 		if err := w.tx.PutCampaign(c); err != nil {
 			return err
 		}
-		err := w.change(protocol.Change{Kind: protocol.ChangeCampaign, Campaign: &c}, aud)
-		return err
+		return w.change(protocol.Change{Kind: protocol.ChangeCampaign, Campaign: &c}, aud)
 	})
 	if err != nil {
 		return c, fmt.Errorf("put campaign %s: %w", c.ID, err)
@@ -296,8 +298,7 @@ func (h *Hub) RedemptionPages(ctx context.Context, f EventFilter, size int, fn f
 			return notFound("no store %q", f.Store)
 		}
 	}
-	left := f.Limit              // rows still to send when f.Limit > 0
-	var sent []protocol.EventRef // rows after the cursor already sent, in order
+	left := f.Limit // rows still to send when f.Limit > 0
 	for first := true; ; first = false {
 		want := size
 		if f.Limit > 0 {
@@ -310,31 +311,12 @@ func (h *Hub) RedemptionPages(ctx context.Context, f EventFilter, size int, fn f
 					return notFound("no terminal %q", f.Terminal)
 				}
 			}
-			page = page[:0]
 			pf := f
-			pf.Limit = want + len(sent)
-			i := 0
-			err := r.Events(pf, func(e Event) error {
-				if i < len(sent) {
-					if e.Ref() != sent[i] {
-						return fmt.Errorf("redemptions after cursor %d: %s in place of %s, sent before", f.AfterID, e.Ref(), sent[i])
-					}
-					i++
-					return nil
-				}
+			pf.Limit = want
+			return r.Events(pf, func(e Event) error {
 				page = append(page, e)
 				return nil
 			})
-			switch {
-			case err != nil:
-				return err
-			case i < len(sent):
-				return fmt.Errorf("redemptions after cursor %d: %s, sent before, is gone", f.AfterID, sent[i])
-			case len(page) < want:
-				return nil // the last page: no cursor needed
-			}
-			f.AfterID, sent, err = nextCursor(r, f.AfterID, sent, page)
-			return err
 		})
 		if err != nil {
 			return err
@@ -352,99 +334,8 @@ func (h *Hub) RedemptionPages(ctx context.Context, f EventFilter, size int, fn f
 		if len(page) < want || (f.Limit > 0 && left <= 0) {
 			return nil
 		}
+		f.AfterID = page[len(page)-1].ID
 	}
-}
-
-// nextCursor moves the ingest order cursor over a page read after cursor
-// after: the rows sent before (still after the cursor) and then page. A
-// Store's events do not carry their cursor, so it is found from the last
-// row of the page that has a code, by a binary search over the code's own
-// events (indexed: each probe is one short lookup). The rows after that
-// one are returned as sent: the next page skips them. A page without a
-// code leaves the cursor where it is.
-func nextCursor(r Reader, after int64, sent []protocol.EventRef, page []Event) (int64, []protocol.EventRef, error) {
-	next := slices.Clone(sent)
-	for _, e := range page {
-		next = append(next, e.Ref())
-	}
-	for i := len(page) - 1; i >= 0; i-- {
-		if page[i].Code == "" {
-			continue
-		}
-		pos := len(sent) + i + 1 // rows after the cursor up to page[i]
-		c, err := cursorOf(r, after, pos, page[i])
-		if err != nil {
-			return 0, nil, err
-		}
-		if c <= after { // never read the same rows again and again
-			return 0, nil, fmt.Errorf("cursor of event %s: %d, not after %d", page[i].Ref(), c, after)
-		}
-		return c, next[pos:], nil
-	}
-	return after, next, nil
-}
-
-// cursorOf finds the cursor of event x, the AfterID that leaves x out and
-// every later event in. x has a code and is the pos-th event some filter
-// selects after cursor after.
-func cursorOf(r Reader, after int64, pos int, x Event) (int64, error) {
-	// upTo: the events of x's code after the cursor, up to x.
-	upTo := map[protocol.EventRef]bool{}
-	errFound := errors.New("found")
-	err := r.Events(EventFilter{Code: x.Code, AfterID: after}, func(e Event) error {
-		upTo[e.Ref()] = true
-		if e.Ref() == x.Ref() {
-			return errFound
-		}
-		return nil
-	})
-	if !errors.Is(err, errFound) {
-		if err == nil {
-			err = fmt.Errorf("not among the events of code %s", x.Code)
-		}
-		return 0, fmt.Errorf("cursor of event %s: %w", x.Ref(), err)
-	}
-	// past(c) reports whether cursor c is at or past x: the first event of
-	// the code after c, if any, comes after x.
-	past := func(c int64) (bool, error) {
-		p := true
-		err := r.Events(EventFilter{Code: x.Code, AfterID: c, Limit: 1}, func(e Event) error {
-			p = !upTo[e.Ref()]
-			return nil
-		})
-		return p, err
-	}
-	// Cursors are whole numbers that grow in ingest order, and pos events
-	// lie after the cursor up to x: x's is at least after+pos.
-	lo, step := after+int64(pos)-1, int64(1)
-	hi := lo + step
-	for {
-		ok, err := past(hi)
-		if err != nil {
-			return 0, fmt.Errorf("cursor of event %s: %w", x.Ref(), err)
-		}
-		if ok {
-			break
-		}
-		if step > math.MaxInt64/4 || hi > math.MaxInt64-2*step {
-			return 0, fmt.Errorf("cursor of event %s: none up to %d", x.Ref(), hi)
-		}
-		lo, step = hi, 2*step
-		hi = lo + step
-	}
-	for hi-lo > 1 { // past(hi), not past(lo)
-		mid := lo + (hi-lo)/2
-		ok, err := past(mid)
-		if err != nil {
-			return 0, fmt.Errorf("cursor of event %s: %w", x.Ref(), err)
-		}
-		if ok {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	return hi, nil
 }
 
 func cmpString(a, b string) int {

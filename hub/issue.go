@@ -95,6 +95,9 @@ func (h *Hub) Issue(ctx context.Context, campaign string, req IssueRequest, fn f
 		probe := protocol.SignedCode{ID: "PROBE", Campaign: campaign, ValidFrom: from, ValidUntil: until, Uses: camp.Uses,
 			Stores: req.Stores, Regions: req.Regions}
 		if _, err := signer.Sign(probe, h.now()); err != nil {
+			if until.IsZero() {
+				return invalid("signed codes need an end of validity: set valid_until on campaign %s or in the request", campaign)
+			}
 			return invalid("cannot sign codes like these: %v", err)
 		}
 	}
@@ -216,24 +219,22 @@ func (h *Hub) Import(ctx context.Context, campaign string, secrets []string, ord
 		codes[i] = Code{ID: id, Campaign: campaign, Format: protocol.FormatSecret, SecretHash: &hs, Uses: camp.Uses,
 			Status: protocol.StatusActive, OrderRef: orderRef, Issued: now}
 	}
-	err := h.update(ctx, func(w *writer) error {
-		for i, c := range codes {
-			if old, err := w.tx.CodeBySecret(*c.SecretHash); err == nil {
-				return conflict("codes[%d] is already imported as code %s", i, old.ID)
-			} else if !errors.Is(err, ErrNotFound) {
-				return err
+	// A new id that happens to be taken (60 random bits: rare) is drawn
+	// again, as Issue does; a card secret already imported is a conflict.
+	var err error
+	for try := 0; try < 3; try++ {
+		if try > 0 {
+			for i := range codes {
+				if codes[i].ID, err = h.newCodeID(); err != nil {
+					return nil, err
+				}
 			}
 		}
-		if err := w.tx.InsertCodes(codes); err != nil {
-			return err
+		err = h.importCodes(ctx, codes)
+		if !errors.Is(err, ErrExists) {
+			break
 		}
-		for _, c := range codes {
-			if err := w.codeChange(protocol.ChangeCodeImported, c); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("import into %s: %w", campaign, err)
 	}
@@ -389,4 +390,27 @@ func (h *Hub) setStatus(ctx context.Context, id string, st protocol.CodeStatus, 
 		return err
 	})
 	return info, err
+}
+
+// importCodes commits imported card secrets and their feed changes; an id
+// already taken is ErrExists.
+func (h *Hub) importCodes(ctx context.Context, codes []Code) error {
+	return h.update(ctx, func(w *writer) error {
+		for i, c := range codes {
+			if old, err := w.tx.CodeBySecret(*c.SecretHash); err == nil {
+				return conflict("codes[%d] is already imported as code %s", i, old.ID)
+			} else if !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
+		if err := w.tx.InsertCodes(codes); err != nil {
+			return err
+		}
+		for _, c := range codes {
+			if err := w.codeChange(protocol.ChangeCodeImported, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

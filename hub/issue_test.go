@@ -145,3 +145,14 @@ func TestRevokeBlock(t *testing.T) {
 		t.Fatalf("revoked_redeemed alerts: %+v", got)
 	}
 }
+
+// Signed codes of a campaign with no end of validity: the refusal says
+// what to set.
+func TestIssueSignedNeedsValidUntil(t *testing.T) {
+	c := newChain(t, hub.Config{})
+	c.f.Campaign("open-ended", 1, func(cp *protocol.Campaign) { cp.ValidUntil = time.Time{} })
+	err := c.f.Hub.Issue(ctx, "open-ended", hub.IssueRequest{Count: 1, Format: protocol.FormatSigned}, func(hub.IssuedCode) error { return nil })
+	if e := hub.AsError(err); e == nil || e.Kind != hub.Invalid || !strings.Contains(err.Error(), "valid_until") {
+		t.Errorf("issue signed codes without an end of validity: %v, want invalid naming valid_until", err)
+	}
+}

@@ -237,6 +237,10 @@ const (
 // made of it.
 type Event struct {
 	protocol.Event
+	// ID is the event's place in ingest order, given by the Store when it
+	// inserts the event and set on every event it returns (0 on one not yet
+	// inserted): the cursor EventFilter.AfterID pages with.
+	ID       int64
 	Body     []byte
 	Sig      []byte
 	Hash     protocol.Hash
@@ -315,7 +319,7 @@ const (
 	AlertUnknownCode    AlertKind = "unknown_code"    // a redemption of a code the hub does not know
 	AlertRevoked        AlertKind = "revoked_redeemed"
 	AlertAfterLock      AlertKind = "void_after_settlement"
-	AlertRevokedTerm    AlertKind = "revoked_terminal" // a revoked terminal sent events
+	AlertRevokedTerm    AlertKind = "revoked_terminal"  // a revoked terminal sent events
 	AlertMalformed      AlertKind = "malformed_message" // a terminal sent a batch or claim that does not decode (or an unknown version)
 )
 

@@ -14,8 +14,8 @@ const eventCols = `v, terminal, seq, prev, kind, at, store, cashier, mode, entry
 	uses, amount, step, order_ref, idem_key, voids_terminal, voids_seq, note, body, sig, hash, received, flags`
 
 var (
-	qEvent      = rq(`SELECT ` + eventCols + ` FROM events WHERE terminal = ? AND seq = ?`)
-	qCodeEvents = rq(`SELECT ` + eventCols + ` FROM events WHERE code = ? AND code <> '' AND kind IN ('redemption', 'void') ORDER BY id`)
+	qEvent      = rq(`SELECT id, ` + eventCols + ` FROM events WHERE terminal = ? AND seq = ?`)
+	qCodeEvents = rq(`SELECT id, ` + eventCols + ` FROM events WHERE code = ? AND code <> '' AND kind IN ('redemption', 'void') ORDER BY id`)
 
 	// qInsertEvents inserts n events in one statement, for each n of
 	// insertChunks.
@@ -35,7 +35,7 @@ func scanEvent(r scanner) (hub.Event, error) {
 		voidsTerm, flags          sql.NullString
 		voidsSeq                  sql.NullInt64
 	)
-	err := r.Scan(&v, &e.Terminal, &seq, &prev, &kind, &at, &e.Store, &e.Cashier, &mode, &entry, &reason,
+	err := r.Scan(&e.ID, &v, &e.Terminal, &seq, &prev, &kind, &at, &e.Store, &e.Cashier, &mode, &entry, &reason,
 		&e.Code, &format, &e.Campaign, &uses, &e.Amount, &e.Step, &e.OrderRef, &e.IdemKey, &voidsTerm, &voidsSeq,
 		&e.Note, &e.Body, &e.Sig, &hash, &received, &flags)
 	if err != nil {
@@ -111,7 +111,7 @@ func (t *txn) Events(f hub.EventFilter, fn func(hub.Event) error) error {
 	if !f.To.IsZero() {
 		add("at < ?", micros(f.To))
 	}
-	q := "SELECT " + eventCols + " FROM events"
+	q := "SELECT id, " + eventCols + " FROM events"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

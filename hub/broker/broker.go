@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -94,6 +95,9 @@ type Config struct {
 	// Log receives login and ACL refusals and mochi's warnings. Nil
 	// discards them.
 	Log *slog.Logger
+	// TLS, when set, makes the listener speak MQTT over TLS only (the hub
+	// serves plain TCP on loopback alone).
+	TLS *tls.Config
 	// Hold refuses every terminal login until Admit, so that no terminal
 	// publishes before the hub listens on its topics (its messages would
 	// be acknowledged and lost: a claim would time out into an offline
@@ -105,6 +109,7 @@ type Config struct {
 // use.
 type Broker struct {
 	addr string
+	tls  *tls.Config
 	log  *slog.Logger
 	srv  *mqtt.Server
 	auth *authHook
@@ -152,7 +157,7 @@ func New(cfg Config) (*Broker, error) {
 	if err := srv.AddHook(auth, nil); err != nil {
 		return nil, fmt.Errorf("broker: add auth hook: %w", err)
 	}
-	return &Broker{addr: cfg.Addr, log: log, srv: srv, auth: auth}, nil
+	return &Broker{addr: cfg.Addr, log: log, srv: srv, auth: auth, tls: cfg.TLS}, nil
 }
 
 // Start binds the address and starts serving terminals.
@@ -168,6 +173,9 @@ func (b *Broker) Start() error {
 	ln, err := net.Listen("tcp", b.addr)
 	if err != nil {
 		return fmt.Errorf("broker: listen: %w", err)
+	}
+	if b.tls != nil {
+		ln = tls.NewListener(ln, b.tls)
 	}
 	l := newListener(ln, b.log)
 	if err := b.srv.AddListener(l); err != nil {

@@ -39,7 +39,10 @@ Commands:
              API on --http. Port 0 picks a free port. Prints one line per
              listener: "http listening on ADDR", "mqtt listening on ADDR"
              (printed once terminals may log in; with --broker, "mqtt
-             connected to URL" instead, the password hidden).
+             connected to URL" instead, the password hidden), and "ca
+             fingerprint SHA256:..." of the hub's own CA (DIR/ca.pem, made
+             on first start). Off loopback, MQTT and HTTP speak TLS only,
+             with a certificate from that CA; on loopback, plain TCP.
              First start creates DIR/admin.token (0600), the bearer token of
              the first HQ admin, and the hub's keys (DIR/pepper,
              DIR/master.key, an issuing key in the ledger).

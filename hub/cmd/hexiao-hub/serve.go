@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -63,12 +64,21 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		return fmt.Errorf("admin token: %w", err)
 	}
 
+	ca, err := openCA(c.dir, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ca fingerprint %s\n", ca.Fingerprint())
 	var transport mqttlink.Transport
 	var ready func(context.Context) error
 	var b *broker.Broker
 	if c.broker == "" {
 		// Logins are held until the link listens on the terminals' topics.
-		b, err = broker.New(broker.Config{Addr: c.mqtt, Directory: a.hub, Log: log.With("part", "broker"), Hold: true})
+		mtls, err := serverTLS(ca, c.mqtt, time.Now())
+		if err != nil {
+			return err
+		}
+		b, err = broker.New(broker.Config{Addr: c.mqtt, Directory: a.hub, Log: log.With("part", "broker"), Hold: true, TLS: mtls})
 		if err != nil {
 			return err
 		}
@@ -111,12 +121,20 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	if err != nil {
 		return err
 	}
+	htls, err := serverTLS(ca, c.http, time.Now())
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", c.http)
 	if err != nil {
 		return fmt.Errorf("http listen on %s: %w", c.http, err)
 	}
+	if htls != nil {
+		ln = tls.NewListener(ln, htls) // HTTPS off loopback
+	}
 	fmt.Fprintf(stdout, "http listening on %s\n", ln.Addr())
-	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.With("part", "http").Handler(), slog.LevelDebug)}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -30,6 +30,18 @@ type Config struct {
 	// Metrics writes extra Prometheus text lines for /metrics (the MQTT
 	// link's counters, say); nil: none.
 	Metrics func(w io.Writer)
+	// Enroll is what POST /api/v1/enroll tells a new terminal besides its
+	// credentials: where MQTT is and the CA to trust; nil: nothing more.
+	Enroll *EnrollInfo
+}
+
+// EnrollInfo describes the hub's MQTT listener and CA to enrolling
+// terminals.
+type EnrollInfo struct {
+	MQTTPort      int    // the broker's port; the host is the one the terminal reached HTTP on
+	MQTTTLS       bool   // mqtts:// rather than mqtt://
+	CAPEM         []byte // the hub CA certificate
+	CAFingerprint string
 }
 
 // Server is the hub's HTTP API. Make one with New, serve its Handler and
@@ -40,6 +52,7 @@ type Server struct {
 	log      *slog.Logger
 	ready    func(ctx context.Context) error
 	metrics  func(w io.Writer)
+	enroll   *EnrollInfo
 	mux      *http.ServeMux
 	patterns []string // every route, as registered
 
@@ -69,7 +82,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		hub: cfg.Hub, token: sha256.Sum256([]byte(cfg.Token)), log: cfg.Log,
-		ready: cfg.Ready, metrics: cfg.Metrics, mux: http.NewServeMux(),
+		ready: cfg.Ready, metrics: cfg.Metrics, enroll: cfg.Enroll, mux: http.NewServeMux(),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
@@ -134,6 +147,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/alerts/{id}/ack", s.ackAlert)
 	s.handle("POST /api/v1/locks", s.lock)
 	s.handle("POST /api/v1/enrollments", s.createEnrollment)
+	s.handle("POST /api/v1/enroll", s.enrollTerminal)
 	s.handle("GET /api/v1/enrollments/qr.png", s.enrollmentQR, "token", "size")
 	s.handle("GET /api/v1/terminals", s.listTerminals)
 	s.handle("POST /api/v1/terminals/{id}/revoke", s.revokeTerminal)
@@ -156,7 +170,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc, params ...string) {
 }
 
 // public lists the paths served without a token.
-var public = map[string]bool{"/healthz": true, "/metrics": true}
+var public = map[string]bool{"/healthz": true, "/metrics": true, "/api/v1/enroll": true}
 
 // serveHTTP is the one entry point: it recovers panics, counts the request,
 // authenticates everything but the public paths, and answers unknown

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -65,6 +66,49 @@ func (s *Server) createEnrollment(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("enrollment token created", "store", tok.Store, "terminal", tok.Terminal, "expires", tok.ExpiresAt)
 	s.writeJSON(w, r, http.StatusCreated, enrollment{EnrollmentToken: tok,
 		QRPNGURL: qrPath + "?" + url.Values{"token": {tok.Token}}.Encode()})
+}
+
+// enrollRequest is a new terminal's: its one-time token and its own
+// event-signing public key (base64).
+type enrollRequest struct {
+	Token     string `json:"token"`
+	PublicKey []byte `json:"public_key"`
+}
+
+// enrolled is the answer: hub.Enrolled, where MQTT is and the CA to trust.
+type enrolled struct {
+	hub.Enrolled
+	MQTTURL       string `json:"mqtt_url,omitempty"`
+	CACert        string `json:"ca_cert,omitempty"`
+	CAFingerprint string `json:"ca_fingerprint,omitempty"`
+}
+
+// enrollTerminal is the one route a terminal calls without the admin
+// token: the enrollment token in the body is its credential, good once.
+func (s *Server) enrollTerminal(w http.ResponseWriter, r *http.Request) {
+	var req enrollRequest
+	if !s.readJSON(w, r, &req, maxBody, false) {
+		return
+	}
+	got, err := s.hub.Enroll(r.Context(), req.Token, req.PublicKey)
+	if err != nil {
+		s.hubError(w, r, err)
+		return
+	}
+	out := enrolled{Enrolled: got}
+	if e := s.enroll; e != nil {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(r.Host); err == nil {
+			host = h
+		}
+		scheme := "mqtt"
+		if e.MQTTTLS {
+			scheme = "mqtts"
+		}
+		out.MQTTURL = fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, strconv.Itoa(e.MQTTPort)))
+		out.CACert, out.CAFingerprint = string(e.CAPEM), e.CAFingerprint
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
 }
 
 // QR image sizes in pixels.

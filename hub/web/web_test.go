@@ -107,7 +107,9 @@ func newFixture(tb testing.TB) *fixture {
 		},
 		Metrics: func(w io.Writer) {
 			fmt.Fprintf(w, "# HELP hexiao_mqtt_test_total A counter from another part.\n# TYPE hexiao_mqtt_test_total counter\nhexiao_mqtt_test_total 7\n")
-		}})
+		},
+		Enroll: &EnrollInfo{MQTTPort: 8883, MQTTTLS: true, CAPEM: []byte("-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n"),
+			CAFingerprint: "SHA256:TEST"}})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,12 +73,14 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	var transport mqttlink.Transport
 	var ready func(context.Context) error
 	var b *broker.Broker
+	mqttTLS := false
 	if c.broker == "" {
 		// Logins are held until the link listens on the terminals' topics.
 		mtls, err := serverTLS(ca, c.mqtt, time.Now())
 		if err != nil {
 			return err
 		}
+		mqttTLS = mtls != nil
 		b, err = broker.New(broker.Config{Addr: c.mqtt, Directory: a.hub, Log: log.With("part", "broker"), Hold: true, TLS: mtls})
 		if err != nil {
 			return err
@@ -117,7 +120,22 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 			return nil
 		}
 	}
-	api, err := web.New(web.Config{Hub: a.hub, Token: token, Log: log.With("part", "web"), Ready: ready, Metrics: link.WriteMetrics})
+	wcfg := web.Config{Hub: a.hub, Token: token, Log: log.With("part", "web"), Ready: ready, Metrics: link.WriteMetrics}
+	if b != nil {
+		// What POST /api/v1/enroll tells a new terminal: where MQTT is and
+		// the CA to trust. With --broker the operator configures terminals.
+		_, port, err := net.SplitHostPort(b.Addr().String())
+		if err != nil {
+			return fmt.Errorf("mqtt address %s: %w", b.Addr(), err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return fmt.Errorf("mqtt address %s: %w", b.Addr(), err)
+		}
+		wcfg.Enroll = &web.EnrollInfo{MQTTPort: p, MQTTTLS: mqttTLS,
+			CAPEM: ca.CertPEM(), CAFingerprint: ca.Fingerprint()}
+	}
+	api, err := web.New(wcfg)
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,17 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
 	"bufio"
 	"context"
 	"crypto/tls"
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"io"
 	"net"
 	"net/http"
@@ -91,6 +99,8 @@ func TestServeTLSOffLoopback(t *testing.T) {
 			t.Error("plain HTTP answered off loopback")
 		}
 	}
+	enrollOverTLS(t, dir, c, "https://"+addrs["http"], fp)
+
 	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addrs["mqtt"], pin)
 	if err != nil {
 		t.Fatalf("mqtt TLS handshake with the pin: %v", err)
@@ -105,4 +115,65 @@ func TestServeTLSOffLoopback(t *testing.T) {
 		conn.Close()
 		t.Error("mqtt TLS handshake succeeded with another CA's pin")
 	}
+}
+
+// enrollOverTLS enrolls a terminal over HTTPS, as a terminal will (pinned
+// client c), and logs it in to MQTT over TLS with what it got: the MQTT
+// URL, the CA certificate and the password.
+func enrollOverTLS(t *testing.T, dir string, c *http.Client, base, fp string) {
+	t.Helper()
+	token, err := os.ReadFile(filepath.Join(dir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(path, body string, auth bool, out any) {
+		t.Helper()
+		rq, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		rq.Header.Set("Content-Type", "application/json")
+		if auth {
+			rq.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		}
+		resp, err := c.Do(rq)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
+		}
+		if out != nil {
+			if err := json.Unmarshal(b, out); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+		}
+	}
+	call("/api/v1/stores", `{"id":"s1","name":"Xuhui","region":"sh","timezone":"Asia/Shanghai"}`, true, nil)
+	var tok struct {
+		Token string `json:"token"`
+	}
+	call("/api/v1/enrollments", `{"store":"s1","terminal":"t1"}`, true, &tok)
+	pub, _, _ := ed25519.GenerateKey(nil)
+	var got struct {
+		Password string `json:"mqtt_password"`
+		MQTT     string `json:"mqtt_url"`
+		CA       string `json:"ca_cert"`
+		FP       string `json:"ca_fingerprint"`
+	}
+	call("/api/v1/enroll", fmt.Sprintf(`{"token":%q,"public_key":%q}`, tok.Token, base64.StdEncoding.EncodeToString(pub)), false, &got)
+	if got.FP != fp || !strings.HasPrefix(got.MQTT, "mqtts://") {
+		t.Fatalf("enrolled: mqtt_url %q, fingerprint %q (serve printed %s)", got.MQTT, got.FP, fp)
+	}
+	cfg, err := tlsca.ClientConfig([]byte(got.CA), got.FP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := paho.NewClientOptions().AddBroker(strings.Replace(got.MQTT, "mqtts://", "ssl://", 1)).SetTLSConfig(cfg).
+		SetClientID("t1").SetUsername("t1").SetPassword(got.Password).SetProtocolVersion(4).
+		SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(10 * time.Second)
+	m := paho.NewClient(o)
+	if tk := m.Connect(); !tk.WaitTimeout(15*time.Second) || tk.Error() != nil {
+		t.Fatalf("mqtt login over TLS with the enrolled credentials: %v", tk.Error())
+	}
+	m.Disconnect(0)
 }

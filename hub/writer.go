@@ -22,10 +22,9 @@ type writer struct {
 	changes []Change // as pushed: dynamic seeds in the clear
 	events  []Event
 
-	// Rows not yet written: changes (with their pushed form) and events,
-	// each written by one call at the end or before a read needs them.
-	rows    []Change
-	pushes  []Change
+	// Rows not yet written: changes and events, each written by one call
+	// at the end or before a read needs them.
+	queued  []queuedChange
 	inserts []Event
 	alerts  []Alert
 	term    *Terminal
@@ -180,33 +179,42 @@ func (w *writer) codeChange(kind protocol.ChangeKind, code Code) error {
 // receive it; flushChanges gives them their seq.
 func (w *writer) add(pushed, row protocol.Change, a Audience) error {
 	row.At, pushed.At = w.now, w.now
-	w.rows = append(w.rows, Change{Change: row, Audience: a})
-	w.pushes = append(w.pushes, Change{Change: pushed, Audience: a})
+	w.queued = append(w.queued, queuedChange{row: row, pushed: pushed, aud: a})
 	return nil
+}
+
+// queuedChange is a change as stored (row) and as pushed, for its audience.
+type queuedChange struct {
+	row, pushed protocol.Change
+	aud         Audience
 }
 
 // flushChanges writes the queued changes and queues their pushes with the
 // seqs the store gave. An invalid change fails the transaction, so nothing
 // of it is kept.
 func (w *writer) flushChanges() error {
-	if len(w.rows) == 0 {
+	if len(w.queued) == 0 {
 		return nil
 	}
-	seqs, err := w.tx.AddChanges(w.rows...)
+	rows := make([]Change, len(w.queued))
+	for i, q := range w.queued {
+		rows[i] = Change{Change: q.row, Audience: q.aud}
+	}
+	seqs, err := w.tx.AddChanges(rows...)
 	if err != nil {
 		return fmt.Errorf("add changes: %w", err)
 	}
-	if len(seqs) != len(w.rows) {
-		return fmt.Errorf("add changes: %d seqs for %d changes", len(seqs), len(w.rows))
+	if len(seqs) != len(rows) {
+		return fmt.Errorf("add changes: %d seqs for %d changes", len(seqs), len(rows))
 	}
-	for i, p := range w.pushes {
-		p.Seq = seqs[i]
-		if err := p.Validate(); err != nil {
-			return fmt.Errorf("change %s: %w", p.Kind, err)
+	for i, q := range w.queued {
+		q.pushed.Seq = seqs[i]
+		if err := q.pushed.Validate(); err != nil {
+			return fmt.Errorf("change %s: %w", q.pushed.Kind, err)
 		}
-		w.changes = append(w.changes, p)
+		w.changes = append(w.changes, Change{Change: q.pushed, Audience: q.aud})
 	}
-	w.rows, w.pushes = w.rows[:0], w.pushes[:0]
+	w.queued = w.queued[:0]
 	return nil
 }
 

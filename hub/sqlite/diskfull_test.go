@@ -3,17 +3,15 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/hexiao/hexiao/hub"
+	"github.com/hexiao/hexiao/internal/tmpfs"
 	"github.com/hexiao/hexiao/protocol"
 )
 
@@ -23,14 +21,7 @@ import (
 // space is freed the same write commits. It needs root (to mount), as make
 // test runs in CI.
 func TestDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs; make test runs as root in CI")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	dir := tmpfs.Mount(t, "4m")
 	var logs bytes.Buffer
 	s, err := Open(filepath.Join(dir, "hub.db"), slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
@@ -38,21 +29,7 @@ func TestDiskFull(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	// Fill the file system, leaving the ledger a little room.
-	filler, err := os.Create(filepath.Join(dir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := filler.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill: %v", err)
-			}
-			break
-		}
-	}
-	filler.Close()
+	filler := tmpfs.Fill(t, dir, 0)
 	codes := func(batch int) []hub.Code {
 		var cs []hub.Code
 		for i := range 500 {
@@ -86,7 +63,7 @@ func TestDiskFull(t *testing.T) {
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("ping after a full disk: %v", err)
 	}
-	if err := os.Remove(filepath.Join(dir, "filler")); err != nil {
+	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Update(ctx, func(tx hub.Tx) error { return tx.InsertCodes(codes(batch)) }); err != nil {

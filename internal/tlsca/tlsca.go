@@ -58,24 +58,12 @@ func LoadOrCreate(path, name string, now time.Time) (*CA, error) {
 }
 
 func create(name string, now time.Time) ([]byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, tmpl, err := newCert(name, now, now.Add(caValidity))
 	if err != nil {
 		return nil, err
 	}
-	serial, err := serialNumber()
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: name, Organization: []string{"Hexiao"}},
-		NotBefore:             now.Add(-clockSlack),
-		NotAfter:              now.Add(caValidity),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+	tmpl.BasicConstraintsValid, tmpl.IsCA, tmpl.MaxPathLenZero = true, true, true
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		return nil, err
@@ -126,8 +114,23 @@ func parse(b []byte) (*CA, error) {
 	return &ca, nil
 }
 
-func serialNumber() (*big.Int, error) {
-	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+// newCert makes a P-256 key and a certificate template named cn, valid from
+// a little before now (clocks differ) to notAfter, with a random serial.
+func newCert(cn string, now, notAfter time.Time) (*ecdsa.PrivateKey, *x509.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: cn, Organization: []string{"Hexiao"}},
+		NotBefore:    now.Add(-clockSlack),
+		NotAfter:     notAfter,
+	}, nil
 }
 
 // Fingerprint is how a terminal pins the CA: "SHA256:" and the base32
@@ -173,25 +176,16 @@ func (c *CA) ServerConfig(hosts []string, now time.Time) (*tls.Config, error) {
 	if len(hosts) == 0 {
 		return nil, errors.New("tls server certificate: no host names")
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	notAfter := now.Add(serverValidity)
+	if notAfter.After(c.cert.NotAfter) {
+		notAfter = c.cert.NotAfter
+	}
+	key, tmpl, err := newCert(hosts[0], now, notAfter)
 	if err != nil {
 		return nil, err
 	}
-	serial, err := serialNumber()
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: hosts[0], Organization: []string{"Hexiao"}},
-		NotBefore:    now.Add(-clockSlack),
-		NotAfter:     now.Add(serverValidity),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	if tmpl.NotAfter.After(c.cert.NotAfter) {
-		tmpl.NotAfter = c.cert.NotAfter
-	}
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)

@@ -2,14 +2,12 @@ package sqlite_test
 
 import (
 	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hexiao/hexiao/internal/tmpfs"
 	"github.com/hexiao/hexiao/protocol"
 	"github.com/hexiao/hexiao/terminal"
 	"github.com/hexiao/hexiao/terminal/internal/termtest"
@@ -22,14 +20,7 @@ import (
 // freed the terminal redeems again and its journal verifies. It needs root
 // (to mount), as make test runs in CI.
 func TestDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs; make test runs as root in CI")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	dir := tmpfs.Mount(t, "4m")
 	ctx := context.Background()
 	data := filepath.Join(dir, "data")
 	if err := sqlite.Init(ctx, data, sqlite.Setup{Terminal: termtest.Terminal, Store: termtest.Store, Pepper: termtest.Pepper}); err != nil {
@@ -46,25 +37,9 @@ func TestDiskFull(t *testing.T) {
 	if _, err := st.Import(ctx, bytesReader(termtest.Snapshot{Campaigns: []protocol.Campaign{camp}, Codes: []protocol.CodeState{code}}.File(t, 0))); err != nil {
 		t.Fatal(err)
 	}
-	// Fill the file system.
-	filler, err := os.Create(filepath.Join(dir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := filler.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill: %v", err)
-			}
-			break
-		}
-	}
-	// Give back a little, so some redemptions fit before the disk is full.
-	if fi, err := filler.Stat(); err == nil {
-		filler.Truncate(max(0, fi.Size()-256<<10))
-	}
-	filler.Close()
+	// Fill the file system, giving back a little so some redemptions fit
+	// before the disk is full.
+	filler := tmpfs.Fill(t, dir, 256<<10)
 
 	clock := &termtest.Clock{T: termtest.Now}
 	eng := terminal.New(st, nil, clock.Now, terminal.Config{}, nil)
@@ -91,7 +66,7 @@ func TestDiskFull(t *testing.T) {
 	if got := st.Head().Seq; got != uint64(accepted) {
 		t.Fatalf("journal head %d, want %d accepted redemptions and nothing else", got, accepted)
 	}
-	if err := os.Remove(filepath.Join(dir, "filler")); err != nil {
+	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
 	clock.Add(time.Second)

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -124,15 +123,11 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	if b != nil {
 		// What POST /api/v1/enroll tells a new terminal: where MQTT is and
 		// the CA to trust. With --broker the operator configures terminals.
-		_, port, err := net.SplitHostPort(b.Addr().String())
-		if err != nil {
-			return fmt.Errorf("mqtt address %s: %w", b.Addr(), err)
+		addr, ok := b.Addr().(*net.TCPAddr)
+		if !ok {
+			return fmt.Errorf("mqtt address %s is not TCP", b.Addr())
 		}
-		p, err := strconv.Atoi(port)
-		if err != nil {
-			return fmt.Errorf("mqtt address %s: %w", b.Addr(), err)
-		}
-		wcfg.Enroll = &web.EnrollInfo{MQTTPort: p, MQTTTLS: mqttTLS,
+		wcfg.Enroll = &web.EnrollInfo{MQTTPort: addr.Port, MQTTTLS: mqttTLS,
 			CAPEM: ca.CertPEM(), CAFingerprint: ca.Fingerprint()}
 	}
 	api, err := web.New(wcfg)

@@ -22,6 +22,9 @@ func (e *Engine) Commit(ctx context.Context, in Input) Decision {
 		return Decision{Preview: refuse(protocol.CannotRecord, "resolve interrupted decisions: %v", err), Err: err, At: e.now()}
 	}
 	now := e.now()
+	if why := e.store.Revoked(); why != "" {
+		return Decision{Preview: refuse(protocol.CannotRecord, "this terminal was revoked by HQ (%s): it redeems nothing; enroll it again", why), At: now}
+	}
 	if err := checkInput(in); err != nil {
 		in.Cashier, in.OrderRef, in.IdemKey = "", "", "" // journal the refusal without them
 		return e.refuseLocked(ctx, in, refuse(protocol.Malformed, "%v", err), now, e.modeLocked())

@@ -45,6 +45,9 @@ type Store interface {
 	OfflineExposure(campaign string) (count int, value int64)
 	// LastContact is when the hub last answered (zero: never).
 	LastContact() time.Time
+	// Revoked says why HQ revoked this terminal ("" while it is not): a
+	// revoked terminal redeems nothing.
+	Revoked() string
 
 	// Pend durably records a decision under way (before a claim) and
 	// returns the seq its final event will take.

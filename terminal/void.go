@@ -85,6 +85,9 @@ func (e *Engine) Void(ctx context.Context, r VoidRequest) (Decision, error) {
 		return Decision{}, err
 	}
 	now := e.now()
+	if why := e.store.Revoked(); why != "" {
+		return Decision{}, voidErr("revoked", "this terminal was revoked by HQ (%s)", why)
+	}
 	if err := checkInput(Input{Cashier: r.Manager}); err != nil {
 		return Decision{}, voidErr("bad_manager", "manager: %v", err)
 	}

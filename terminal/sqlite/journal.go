@@ -434,10 +434,12 @@ func (s *Store) acked(ctx context.Context) (uint64, error) {
 }
 
 // Acknowledge records the hub's application ack: events up to seq are in
-// its ledger, so they leave the outbox (and the offline exposure). A
-// watermark at or below the current one changes nothing; one beyond the
-// journal is an error.
-func (s *Store) Acknowledge(ctx context.Context, seq uint64) error {
+// its ledger, so they leave the outbox (and the offline exposure). hash is
+// the hub's hash of event seq: if it is not this journal's, the hub holds
+// another chain and the ack is refused with ErrAckMismatch. A watermark at
+// or below the current one changes nothing; one beyond the journal is an
+// error.
+func (s *Store) Acknowledge(ctx context.Context, seq uint64, hash protocol.Hash) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	acked, err := s.acked(ctx)
@@ -449,6 +451,13 @@ func (s *Store) Acknowledge(ctx context.Context, seq uint64) error {
 	}
 	if head := s.Head().Seq; seq > head {
 		return fmt.Errorf("acknowledge %d: the journal ends at %d", seq, head)
+	}
+	var mine []byte
+	if err := s.r.QueryRowContext(ctx, "SELECT hash FROM journal WHERE seq = ?", seq).Scan(&mine); err != nil {
+		return fmt.Errorf("acknowledge %d: %w", seq, err)
+	}
+	if !bytes.Equal(mine, hash[:]) {
+		return fmt.Errorf("%w: seq %d is %x at the hub, %x here", ErrAckMismatch, seq, hash[:6], mine[:min(6, len(mine))])
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {

@@ -64,6 +64,8 @@ type Store struct {
 	contact   time.Time
 	headSeq   uint64
 	headHash  protocol.Hash
+	revoked   string        // why the hub revoked this terminal; "" while it is not
+	offset    time.Duration // hub clock minus terminal clock, as last measured
 }
 
 type exposure struct {
@@ -347,8 +349,15 @@ func (s *Store) loadMeta(ctx context.Context) error {
 			contact = time.UnixMilli(ms)
 		}
 	}
+	var offset time.Duration
+	if v := m["clock_offset"]; v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			offset = time.Duration(n)
+		}
+	}
 	s.mu.Lock()
 	s.id, s.headSeq, s.headHash, s.contact = id, headSeq, headHash, contact
+	s.revoked, s.offset = m["revoked"], offset
 	s.mu.Unlock()
 	return nil
 }

@@ -376,7 +376,11 @@ func TestAcknowledge(t *testing.T) {
 	if n, _ := st.OfflineExposure("c1"); n != 2 {
 		t.Fatalf("exposure %d before ack, want 2", n)
 	}
-	if err := st.Acknowledge(ctx, 3); err != nil {
+	evs, err := st.Events(ctx, 3, 1)
+	if err != nil || len(evs) != 1 {
+		t.Fatal(evs, err)
+	}
+	if err := st.Acknowledge(ctx, 3, evs[0].Hash()); err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := st.OutboxDepth(ctx); d != 2 {
@@ -385,11 +389,17 @@ func TestAcknowledge(t *testing.T) {
 	if n, _ := st.OfflineExposure("c1"); n != 0 {
 		t.Errorf("exposure %d after ack 3, want 0 (both redemptions acknowledged)", n)
 	}
-	if err := st.Acknowledge(ctx, 2); err != nil {
+	if err := st.Acknowledge(ctx, 2, protocol.Hash{}); err != nil {
 		t.Errorf("an older watermark: %v", err)
 	}
-	if err := st.Acknowledge(ctx, 9); err == nil {
+	if err := st.Acknowledge(ctx, 9, protocol.Hash{1}); err == nil {
 		t.Error("acknowledged beyond the journal")
+	}
+	if err := st.Acknowledge(ctx, 4, evs[0].Hash()); !errors.Is(err, sqlite.ErrAckMismatch) {
+		t.Errorf("ack of 4 with the hash of 3: %v, want ErrAckMismatch", err)
+	}
+	if d, _ := st.OutboxDepth(ctx); d != 2 {
+		t.Errorf("outbox %d after a mismatched ack, want 2", d)
 	}
 	st.Close()
 	if _, err := reopen(t, dir); err != nil {

@@ -239,6 +239,7 @@ type Redemption struct {
 	Reason   protocol.Reason    `json:"reason"`
 	At       time.Time          `json:"at"`
 	Received time.Time          `json:"received"`
+	HubAt    time.Time          `json:"hub_at,omitzero"` // at on the hub's clock, when the hub corrected a flagged terminal clock
 	Store    string             `json:"store"`
 	Cashier  string             `json:"cashier,omitempty"`
 	Mode     protocol.Mode      `json:"mode"`
@@ -256,7 +257,7 @@ type Redemption struct {
 
 // RedemptionOf shows an event.
 func RedemptionOf(e Event) Redemption {
-	return Redemption{Terminal: e.Terminal, Seq: e.Seq, Kind: e.Kind, Reason: e.Reason, At: e.At, Received: e.Received,
+	return Redemption{Terminal: e.Terminal, Seq: e.Seq, Kind: e.Kind, Reason: e.Reason, At: e.At, Received: e.Received, HubAt: e.HubAt,
 		Store: e.Store, Cashier: e.Cashier, Mode: e.Mode, Entry: e.Entry, Code: e.Code, Campaign: e.Campaign,
 		Uses: e.Uses, Amount: e.Amount, OrderRef: e.OrderRef, Voids: e.Voids, Note: e.Note, Flags: e.Flags, Hash: e.Hash}
 }

@@ -8,13 +8,21 @@ import (
 	"github.com/hexiao/hexiao/protocol"
 )
 
-// apply records one verified event in the ledger with its effect. The
-// effect of an online decision was applied by its claim; the event settles
-// the claim, undoing it if the terminal decided otherwise. An offline
-// decision takes effect now, whatever the count: the customer was served,
-// so the event is stored and, if it breaks a rule, flagged and alerted.
-func (w *writer) apply(se protocol.SignedEvent, e protocol.Event, claim *Claim) error {
+// apply records one verified event of terminal t in the ledger with its
+// effect. The effect of an online decision was applied by its claim; the
+// event settles the claim, undoing it if the terminal decided otherwise.
+// An offline decision takes effect now, whatever the count: the customer
+// was served, so the event is stored and, if it breaks a rule, flagged and
+// alerted. When t's clock is flagged, a redemption or void keeps its
+// signed At and gets HubAt, its time on the hub's clock, which the rules
+// read (Event.RuleTime) from then on.
+func (w *writer) apply(t *Terminal, se protocol.SignedEvent, e protocol.Event, claim *Claim) error {
 	rec := Event{Event: e, Body: se.Body, Sig: se.Sig, Hash: se.Hash(), Received: w.now}
+	if e.Kind != protocol.KindAttempt {
+		if at, ok := t.HubTime(e.At); ok {
+			rec.HubAt = at
+		}
+	}
 	ref := e.Ref()
 	hasClaim := claim != nil
 	matched := hasClaim && claim.Taken && claim.Kind == e.Kind && claim.Code == e.Code && claim.Uses == e.Uses
@@ -77,7 +85,7 @@ func (w *writer) redeemOffline(rec *Event) error {
 	if err != nil {
 		return err
 	}
-	use := protocol.Use{Store: e.Store, Terminal: e.Terminal, At: e.At}
+	use := protocol.Use{Store: e.Store, Terminal: e.Terminal, At: rec.RuleTime()}
 	code, err := w.tx.AddUses(e.Code, e.Uses, &use, e.Step)
 	if err != nil {
 		return err
@@ -158,16 +166,22 @@ func (w *writer) voidOffline(rec *Event) error {
 	if err != nil {
 		return err
 	}
-	day := w.h.businessDay(target.Store, target.At)
+	// The day of the redemption as the hub's rules read it: on the hub's
+	// clock when its terminal's clock was flagged at its ingest.
+	day := w.h.businessDay(target.Store, target.RuleTime())
 	locked, err := w.tx.Locked(target.Store, day)
 	if err != nil {
 		return err
 	}
 	if locked {
 		rec.Flags = append(rec.Flags, FlagAfterLock)
+		detail := fmt.Sprintf("%s voids %s of store %s's settled day %s", e.Ref(), target.Ref(), target.Store, day)
+		if !target.HubAt.IsZero() {
+			detail += fmt.Sprintf(" (by hub time; the terminal's clock said %s)", w.h.businessDay(target.Store, target.At))
+		}
 		if err := w.raise(Alert{Kind: AlertAfterLock, Key: e.Code, Code: e.Code, Stores: []string{e.Store},
 			Terminals: []string{e.Terminal}, Events: []protocol.EventRef{e.Ref(), target.Ref()},
-			Detail: fmt.Sprintf("%s voids %s of store %s's settled day %s", e.Ref(), target.Ref(), target.Store, day)}); err != nil {
+			Detail: detail}); err != nil {
 			return err
 		}
 	}

@@ -165,7 +165,7 @@ func (w *writer) claimVoid(c *Claim, t Terminal, req *protocol.ClaimRequest) err
 	var store string
 	var uses int
 	if e, err := w.event(*req.Voids); err == nil && e.Kind == protocol.KindRedemption && e.Code == req.Code {
-		at, store, uses = e.At, e.Store, e.Uses
+		at, store, uses = e.RuleTime(), e.Store, e.Uses
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	} else if cl, err := w.tx.Claim(*req.Voids); err == nil && cl.Taken && cl.Kind == protocol.KindRedemption && cl.Code == req.Code {

@@ -110,7 +110,7 @@ func (h *Hub) Ingest(ctx context.Context, terminal string, b *protocol.EventBatc
 					}
 					claims = claims[1:]
 				}
-				if err := w.apply(verified[i], decoded[i], claim); err != nil {
+				if err := w.apply(&now, verified[i], decoded[i], claim); err != nil {
 					return fmt.Errorf("event %s:%d: %w", terminal, decoded[i].Seq, err)
 				}
 			}

@@ -185,6 +185,22 @@ type Terminal struct {
 	SkewKnown bool
 }
 
+// SkewFlagged reports whether t's clock is known to be more than SkewLimit
+// off the hub's: the hub's rules then read its events' times corrected.
+func (t *Terminal) SkewFlagged() bool {
+	return t.SkewKnown && (t.Skew > SkewLimit || t.Skew < -SkewLimit)
+}
+
+// HubTime returns at, a time on t's clock, on the hub's clock (at − Skew)
+// and true when t's skew is flagged; at unchanged and false when the hub
+// trusts t's clock (skew within SkewLimit, or never measured).
+func (t *Terminal) HubTime(at time.Time) (time.Time, bool) {
+	if !t.SkewFlagged() {
+		return at, false
+	}
+	return at.Add(-t.Skew), true
+}
+
 // Enrollment is a one-time token that lets a new terminal join a store.
 // Only the token's SHA-256 is stored.
 type Enrollment struct {
@@ -245,7 +261,20 @@ type Event struct {
 	Sig      []byte
 	Hash     protocol.Hash
 	Received time.Time
-	Flags    []Flag
+	// HubAt is At on the hub's clock, set when the terminal's clock was
+	// flagged (Terminal.SkewFlagged) as the event was ingested; zero when
+	// the hub trusted At. At itself is signed and never changes.
+	HubAt time.Time
+	Flags []Flag
+}
+
+// RuleTime is the time the hub's rules read for e: HubAt when the hub
+// corrected the terminal's clock, else the terminal's At.
+func (e *Event) RuleTime() time.Time {
+	if !e.HubAt.IsZero() {
+		return e.HubAt
+	}
+	return e.At
 }
 
 // EventFilter selects events. Zero fields match everything.
@@ -321,12 +350,13 @@ const (
 	AlertAfterLock      AlertKind = "void_after_settlement"
 	AlertRevokedTerm    AlertKind = "revoked_terminal"  // a revoked terminal sent events
 	AlertMalformed      AlertKind = "malformed_message" // a terminal sent a batch or claim that does not decode (or an unknown version)
+	AlertClockSkew      AlertKind = "clock_skew"        // a terminal's clock is more than SkewLimit off the hub's
 )
 
 // AlertKinds returns every alert kind.
 func AlertKinds() []AlertKind {
 	return []AlertKind{AlertOverRedemption, AlertScope, AlertForged, AlertFork, AlertGap,
-		AlertUnknownCode, AlertRevoked, AlertAfterLock, AlertRevokedTerm, AlertMalformed}
+		AlertUnknownCode, AlertRevoked, AlertAfterLock, AlertRevokedTerm, AlertMalformed, AlertClockSkew}
 }
 
 // Alert is something HQ must look at.

@@ -106,10 +106,11 @@ func (h *Hub) Login(terminal string, password []byte) (string, error) {
 }
 
 // Presence records a terminal's birth message or last will. A live
-// delivery (not a retained copy) measures the terminal's clock skew. A
-// retained copy (the broker replays it when the hub subscribes) is taken
-// only until the terminal's first live presence: after that it is older
-// than what the hub has.
+// delivery (not a retained copy) measures the terminal's clock skew; when
+// the skew becomes flagged (beyond SkewLimit, either way) it raises a
+// clock_skew alert, one open per terminal. A retained copy (the broker
+// replays it when the hub subscribes) is taken only until the terminal's
+// first live presence: after that it is older than what the hub has.
 func (h *Hub) Presence(ctx context.Context, terminal string, p *protocol.Presence, live bool) error {
 	if !live {
 		if _, seen := h.livePresence.Load(terminal); seen {
@@ -129,6 +130,7 @@ func (h *Hub) Presence(ctx context.Context, terminal string, p *protocol.Presenc
 		}
 		cp := *p
 		t.Presence = &cp
+		wasFlagged := t.SkewFlagged()
 		if live {
 			t.LastSeen = w.now
 			if !p.Clock.IsZero() && p.State == protocol.PresenceOnline {
@@ -139,6 +141,11 @@ func (h *Hub) Presence(ctx context.Context, terminal string, p *protocol.Presenc
 			return err
 		}
 		w.term = &t
+		if t.SkewFlagged() && !wasFlagged {
+			if err := w.raise(skewAlert(t)); err != nil {
+				return err
+			}
+		}
 		if live {
 			h.livePresence.Store(terminal, struct{}{})
 		}
@@ -175,9 +182,20 @@ func InfoOf(t Terminal) TerminalInfo {
 	if t.SkewKnown {
 		d := protocol.Duration(t.Skew)
 		i.ClockSkew = &d
-		i.SkewFlagged = t.Skew > SkewLimit || t.Skew < -SkewLimit
+		i.SkewFlagged = t.SkewFlagged()
 	}
 	return i
+}
+
+// skewAlert is the clock_skew alert of t, whose skew is flagged.
+func skewAlert(t Terminal) Alert {
+	off, dir := t.Skew, "ahead of"
+	if off < 0 {
+		off, dir = -off, "behind"
+	}
+	return Alert{Kind: AlertClockSkew, Key: t.ID, Stores: []string{t.Store}, Terminals: []string{t.ID},
+		Detail: fmt.Sprintf("terminal %s's clock is %s %s the hub's (limit %s); the hub reads its events' times corrected until it is set right",
+			t.ID, off, dir, SkewLimit)}
 }
 
 // Terminals lists every terminal with what the hub last heard from it.

@@ -11,7 +11,7 @@ import (
 )
 
 const eventCols = `v, terminal, seq, prev, kind, at, store, cashier, mode, entry, reason, code, format, campaign,
-	uses, amount, step, order_ref, idem_key, voids_terminal, voids_seq, note, body, sig, hash, received, flags`
+	uses, amount, step, order_ref, idem_key, voids_terminal, voids_seq, note, body, sig, hash, received, hub_at, flags`
 
 var (
 	qEvent      = rq(`SELECT id, ` + eventCols + ` FROM events WHERE terminal = ? AND seq = ?`)
@@ -19,7 +19,7 @@ var (
 
 	// qInsertEvents inserts n events in one statement, for each n of
 	// insertChunks.
-	qInsertEvents  = chunked(`INSERT INTO events (`+eventCols+`) VALUES `, 27)
+	qInsertEvents  = chunked(`INSERT INTO events (`+eventCols+`) VALUES `, 28)
 	qSetHead       = wq(`UPDATE terminals SET head = ?, head_hash = ? WHERE id = ?`)
 	spInsertEvents = newSavepoint("insert_events")
 )
@@ -31,20 +31,20 @@ func scanEvent(r scanner) (hub.Event, error) {
 		format                    string
 		prev, hash                []byte
 		v, seq, uses              int64 // see scanCode
-		at, received              int64
+		at, received, hubAt       int64
 		voidsTerm, flags          sql.NullString
 		voidsSeq                  sql.NullInt64
 	)
 	err := r.Scan(&e.ID, &v, &e.Terminal, &seq, &prev, &kind, &at, &e.Store, &e.Cashier, &mode, &entry, &reason,
 		&e.Code, &format, &e.Campaign, &uses, &e.Amount, &e.Step, &e.OrderRef, &e.IdemKey, &voidsTerm, &voidsSeq,
-		&e.Note, &e.Body, &e.Sig, &hash, &received, &flags)
+		&e.Note, &e.Body, &e.Sig, &hash, &received, &hubAt, &flags)
 	if err != nil {
 		return hub.Event{}, err
 	}
 	e.V, e.Seq, e.Uses = int(v), uint64(seq), int(uses)
 	e.Kind, e.Mode, e.Entry = protocol.EventKind(kind), protocol.Mode(mode), protocol.Entry(entry)
 	e.Reason, e.Format = protocol.Reason(reason), protocol.Format(format)
-	e.At, e.Received = fromMicros(at), fromMicros(received)
+	e.At, e.Received, e.HubAt = fromMicros(at), fromMicros(received), fromMicros(hubAt)
 	e.Voids = refOf(voidsTerm, voidsSeq)
 	if err := hash32((*[32]byte)(&e.Prev), prev, "prev"); err != nil {
 		return hub.Event{}, fmt.Errorf("event %s: %w", e.Ref(), err)
@@ -142,7 +142,7 @@ func (t *txn) Events(f hub.EventFilter, fn func(hub.Event) error) error {
 // leaves none of es inserted.
 func (t *txn) InsertEvents(es ...hub.Event) error {
 	return t.inChunks(spInsertEvents, len(es), func(i, n int) error {
-		args := make([]any, 0, 27*n)
+		args := make([]any, 0, 28*n)
 		for _, e := range es[i : i+n] {
 			flags, err := listText(e.Flags)
 			if err != nil {
@@ -152,7 +152,7 @@ func (t *txn) InsertEvents(es ...hub.Event) error {
 			args = append(args, e.V, e.Terminal, e.Seq, e.Prev[:], string(e.Kind), micros(e.At), e.Store,
 				e.Cashier, string(e.Mode), string(e.Entry), string(e.Reason), e.Code, string(e.Format), e.Campaign,
 				e.Uses, e.Amount, e.Step, e.OrderRef, e.IdemKey, vt, vs, e.Note, e.Body, e.Sig, e.Hash[:],
-				micros(e.Received), flags)
+				micros(e.Received), micros(e.HubAt), flags)
 		}
 		err := t.insert(qInsertEvents[n], args...)
 		if isDuplicate(err) {

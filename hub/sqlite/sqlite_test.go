@@ -6,12 +6,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hexiao/hexiao/hub"
 	"github.com/hexiao/hexiao/hub/storetest"
+	"github.com/hexiao/hexiao/protocol"
 )
 
 func openTemp(t *testing.T) (*Store, string) {
@@ -97,8 +99,8 @@ func TestMigrationsRecorded(t *testing.T) {
 	if err := s.wconn.QueryRowContext(context.Background(), "SELECT name FROM schema_migrations WHERE version = 1").Scan(&name); err != nil || name != "0001_init" {
 		t.Errorf("migration 1: got %q (%v), want 0001_init", name, err)
 	}
-	if v := pragma(t, s.wconn, "user_version"); v != "1" {
-		t.Errorf("user_version: got %s, want 1", v)
+	if v := pragma(t, s.wconn, "user_version"); v != strconv.Itoa(schemaVersion()) {
+		t.Errorf("user_version: got %s, want %d", v, schemaVersion())
 	}
 	s.Close()
 	// Opening again applies nothing.
@@ -168,6 +170,52 @@ func TestReopenKeepsData(t *testing.T) {
 			t.Errorf("seq after reopening: got %d, want above %d", next[0], seq)
 		}
 		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A ledger made by a build that knew only migration 1 opens with its
+// events intact: they were ingested with no hub-corrected time.
+func TestMigrateFromVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hub.db")
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := migrations.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	at := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
+	for _, q := range []string{schemaMigrations, string(first),
+		"INSERT INTO schema_migrations (version, name, applied) VALUES (1, '0001_init', 0)",
+		`INSERT INTO events (v, terminal, seq, prev, kind, at, store, cashier, mode, entry, reason, code, format, campaign,
+			uses, amount, step, order_ref, idem_key, voids_terminal, voids_seq, note, body, sig, hash, received, flags)
+		VALUES (1, 'T-1', 1, zeroblob(32), 'redemption', ` + strconv.FormatInt(at.UnixMicro(), 10) + `, 'S-1', '', 'offline', '',
+			'accepted', 'C-1', 'secret', 'CAMP', 1, 2500, 0, '', '', NULL, NULL, '', x'7b7d', x'00', zeroblob(32), 1, NULL)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%.40s…: %v", q, err)
+		}
+	}
+	db.Close()
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatalf("open a version 1 ledger: %v", err)
+	}
+	defer s.Close()
+	err = s.View(ctx, func(r hub.Reader) error {
+		e, err := r.Event(protocol.EventRef{Terminal: "T-1", Seq: 1})
+		if err != nil {
+			return err
+		}
+		if !e.At.Equal(at) || !e.HubAt.IsZero() || e.Code != "C-1" {
+			t.Errorf("event after migrating: at %s, hub_at %s, code %s; want %s, zero, C-1", e.At, e.HubAt, e.Code, at)
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)

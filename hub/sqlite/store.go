@@ -448,7 +448,7 @@ func (t *txn) exec(q string, args ...any) (sql.Result, error) {
 
 // insert runs an INSERT through the query path, where the driver binds
 // every argument in one cgo call (its exec path makes one call for each:
-// 27 for an event). Next steps the statement if the driver has not yet.
+// 28 for an event). Next steps the statement if the driver has not yet.
 func (t *txn) insert(q string, args ...any) error {
 	st, err := t.stmt(q)
 	if err != nil {
@@ -467,7 +467,7 @@ func (t *txn) insert(q string, args ...any) error {
 }
 
 // insertChunks are the row counts of the multi-row INSERTs chunked
-// prepares, largest first; 64 events are 1,728 parameters, well within
+// prepares, largest first; 64 events are 1,792 parameters, well within
 // SQLite's limit of 32,766.
 var insertChunks = []int{64, 16, 4, 1}
 

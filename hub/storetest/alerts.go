@@ -208,7 +208,7 @@ func testTimesInUTC(t *testing.T, s hub.Store) {
 	c := newCode("TZ")
 	c.ValidFrom, c.Issued, c.LastUse = local, local, protocol.Use{Store: "S-1", Terminal: "T-1", At: local}
 	e := newEvent("T-1", 1, protocol.KindRedemption, "S-1", "TZ", local)
-	e.Received = local
+	e.Received, e.HubAt = local, local
 	term := newTerminal("T-1", "S-1")
 	term.Created, term.LastSeen = local, local
 	var alertID int64
@@ -237,6 +237,7 @@ func testTimesInUTC(t *testing.T, s hub.Store) {
 		check(t, "event", err)
 		utc("event at", ev.At)
 		utc("event received", ev.Received)
+		utc("event hub time", ev.HubAt)
 		x, err := r.Terminal("T-1")
 		check(t, "terminal", err)
 		utc("terminal created", x.Created)

@@ -62,6 +62,8 @@ func testEventRoundTrip(t *testing.T, s hub.Store) {
 	full.Body, _ = json.Marshal(full.Event)
 	full.Hash = sha256.Sum256(full.Body)
 	full.Flags = []hub.Flag{hub.FlagOverRedemption, hub.FlagScope}
+	full.HubAt = t0.Add(-3 * time.Hour) // its terminal's clock was 3 h ahead
+
 	plain := newEvent("T-1", 1, protocol.KindAttempt, "S-1", "", at(-time.Hour)) // no code, no flags
 	plain.Entry = ""
 	view(t, s, func(r hub.Reader) error {

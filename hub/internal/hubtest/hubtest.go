@@ -160,7 +160,11 @@ type Term struct {
 	ID, Store string
 	Priv      ed25519.PrivateKey
 	Password  []byte
-	f         *Fixture
+	// Skew is how far the terminal's clock is off the fixture clock: the
+	// times it writes (events, batches, claims, births) are Clock.Now() +
+	// Skew. A test may change it between writes, never during one.
+	Skew time.Duration
+	f    *Fixture
 
 	mu   sync.Mutex // guards seq, prev
 	seq  uint64
@@ -192,7 +196,7 @@ func (t *Term) Sign(e protocol.Event) protocol.SignedEvent {
 		e.Store = t.Store
 	}
 	if e.At.IsZero() {
-		e.At = t.f.Clock.Now()
+		e.At = t.now()
 	}
 	se, err := protocol.SignEvent(t.Priv, &e)
 	if err != nil {
@@ -200,6 +204,20 @@ func (t *Term) Sign(e protocol.Event) protocol.SignedEvent {
 	}
 	t.prev = se.Hash()
 	return se
+}
+
+// now is the terminal's clock.
+func (t *Term) now() time.Time { return t.f.Clock.Now().Add(t.Skew) }
+
+// Birth delivers the terminal's birth message live, its clock read now,
+// as on every connect: the hub measures the terminal's skew from it.
+func (t *Term) Birth() {
+	t.f.TB.Helper()
+	p := &protocol.Presence{Header: protocol.Header{V: protocol.WireVersion}, Terminal: t.ID, Store: t.Store,
+		State: protocol.PresenceOnline, Protocol: protocol.Version, Mode: protocol.ModeOnline, Clock: t.now()}
+	if err := t.f.Hub.Presence(context.Background(), t.ID, p, true); err != nil {
+		t.f.TB.Fatalf("birth of %s: %v", t.ID, err)
+	}
 }
 
 // Seq is the seq of the terminal's last event.
@@ -222,12 +240,12 @@ func (t *Term) Claim(code, campaign string, format protocol.Format, uses int) *p
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return &protocol.ClaimRequest{Terminal: t.ID, Seq: t.seq + 1, Kind: protocol.KindRedemption, Store: t.Store,
-		Code: code, Format: format, Campaign: campaign, Uses: uses, At: t.f.Clock.Now()}
+		Code: code, Format: format, Campaign: campaign, Uses: uses, At: t.now()}
 }
 
 // Batch wraps events in a batch from the terminal.
 func (t *Term) Batch(events ...protocol.SignedEvent) *protocol.EventBatch {
-	return &protocol.EventBatch{Header: protocol.Header{V: protocol.WireVersion}, Terminal: t.ID, Sent: t.f.Clock.Now(), Events: events}
+	return &protocol.EventBatch{Header: protocol.Header{V: protocol.WireVersion}, Terminal: t.ID, Sent: t.now(), Events: events}
 }
 
 // Ingest sends a batch and fails the test on an error.

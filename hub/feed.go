@@ -168,6 +168,7 @@ func (h *Hub) Snapshot(ctx context.Context, terminal string, req *protocol.Snaps
 				return err
 			}
 		}
+		page.Page = st.Page // pages count from 0, as a snapshot file does
 		st.Page++
 		after, scanned := st.After, 0
 		for len(page.Codes) < limit && scanned < scanLimit {
@@ -205,7 +206,7 @@ func (h *Hub) Snapshot(ctx context.Context, terminal string, req *protocol.Snaps
 		return protocol.SnapshotPage{}, fmt.Errorf("snapshot for %s: %w", terminal, err)
 	}
 	page.Snapshot = fmt.Sprintf("%s-%d", terminal, st.Started.UnixNano())
-	page.AsOf, page.Acked, page.Page = st.AsOf, st.Acked, st.Page
+	page.AsOf, page.Acked = st.AsOf, st.Acked
 	if !page.Last {
 		page.Resume = h.sealResume(st)
 	}

@@ -162,7 +162,7 @@ func TestSnapshot(t *testing.T) {
 	req := &protocol.SnapshotRequest{Terminal: "T-A", Limit: 7}
 	var codes []protocol.CodeState
 	var first protocol.SnapshotPage
-	for page := 1; ; page++ {
+	for page := 0; ; page++ {
 		p, err := c.f.Hub.Snapshot(ctx, "T-A", req)
 		if err != nil {
 			t.Fatal(err)
@@ -173,7 +173,7 @@ func TestSnapshot(t *testing.T) {
 		if p.Problem != nil || p.Page != page {
 			t.Fatalf("page %d: problem %+v, page %d", page, p.Problem, p.Page)
 		}
-		if page == 1 {
+		if page == 0 {
 			first = p
 		}
 		codes = append(codes, p.Codes...)

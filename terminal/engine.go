@@ -48,6 +48,10 @@ type Store interface {
 	// Revoked says why HQ revoked this terminal ("" while it is not): a
 	// revoked terminal redeems nothing.
 	Revoked() string
+	// ForcedOffline and SetForcedOffline keep a manager's force-offline
+	// switch across restarts, with who and why in a log.
+	ForcedOffline() bool
+	SetForcedOffline(ctx context.Context, at time.Time, manager string, off bool, note string) error
 
 	// Pend durably records a decision under way (before a claim) and
 	// returns the seq its final event will take.
@@ -151,7 +155,8 @@ func New(store Store, link HubLink, now func() time.Time, cfg Config, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{store: store, link: link, now: now, cfg: cfg.withDefaults(), log: log, online: link != nil}
+	return &Engine{store: store, link: link, now: now, cfg: cfg.withDefaults(), log: log, online: link != nil,
+		forceOffline: store.ForcedOffline()}
 }
 
 // Online reports whether the next commit will claim at the hub.
@@ -169,11 +174,30 @@ func (e *Engine) SetReachable(ok bool) {
 	e.mu.Unlock()
 }
 
-// ForceOffline switches claims off (a manager's decision) or back on.
-func (e *Engine) ForceOffline(off bool) {
+// ForceOffline switches claims off (a manager's decision) or back on,
+// recording who and why; the switch survives a restart.
+func (e *Engine) ForceOffline(ctx context.Context, manager string, off bool, note string) error {
+	if err := protocol.ValidID(manager); err != nil {
+		return fmt.Errorf("manager: %w", err)
+	}
+	if len(note) > protocol.MaxNoteLen || !utf8.ValidString(note) {
+		return fmt.Errorf("note: at most %d bytes of UTF-8", protocol.MaxNoteLen)
+	}
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.store.SetForcedOffline(ctx, e.now(), manager, off, note); err != nil {
+		return err
+	}
 	e.forceOffline = off
-	e.mu.Unlock()
+	e.log.Info("mode switched by a manager", "manager", manager, "forced_offline", off, "note", note)
+	return nil
+}
+
+// ForcedOffline reports whether a manager switched the terminal offline.
+func (e *Engine) ForcedOffline() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.forceOffline
 }
 
 // Input is one code presented at the counter.

@@ -108,9 +108,31 @@ func TestOfflineAfterTimeoutNoStall(t *testing.T) {
 	if d.Mode != protocol.ModeOnline || len(link.Claims) != 2 {
 		t.Errorf("after the hub is back: mode %s, %d claims", d.Mode, len(link.Claims))
 	}
-	eng.ForceOffline(true)
+	if err := eng.ForceOffline(ctx, "bad manager!", true, ""); err == nil {
+		t.Error("force offline by an invalid manager id")
+	}
+	if err := eng.ForceOffline(ctx, "m-1", true, "router being replaced"); err != nil {
+		t.Fatal(err)
+	}
 	if d := eng.Commit(ctx, terminal.Input{Text: secret(2)}); d.Mode != protocol.ModeOffline || len(link.Claims) != 2 {
 		t.Errorf("forced offline: mode %s, %d claims", d.Mode, len(link.Claims))
+	}
+	// The switch survives a restart (a new engine on the same store) and is
+	// logged with who and why.
+	eng2 := terminal.New(st, link, clock.Now, terminal.Config{}, nil)
+	eng2.SetReachable(true)
+	if eng2.Online() || !eng2.ForcedOffline() {
+		t.Error("forced offline forgotten by a new engine")
+	}
+	if err := eng2.ForceOffline(ctx, "m-2", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if !eng2.Online() {
+		t.Error("not online after the manager switched back")
+	}
+	ml, err := st.ModeLog(ctx)
+	if err != nil || len(ml) != 2 || ml[0].Manager != "m-1" || !ml[0].Offline || ml[0].Note != "router being replaced" || ml[1].Offline {
+		t.Errorf("mode log %+v, %v", ml, err)
 	}
 }
 

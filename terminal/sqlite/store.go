@@ -66,6 +66,7 @@ type Store struct {
 	headHash  protocol.Hash
 	revoked   string        // why the hub revoked this terminal; "" while it is not
 	offset    time.Duration // hub clock minus terminal clock, as last measured
+	forced    bool          // a manager forced the terminal offline
 }
 
 type exposure struct {
@@ -80,6 +81,9 @@ type Setup struct {
 	Region   string // until a snapshot brings the store's own
 	Timezone string // IANA zone, until a snapshot brings the store's own
 	Pepper   []byte // the hub's card-secret pepper
+	// Key is the terminal's event-signing key when enrollment made it (its
+	// public half is registered at the hub); nil makes a new one.
+	Key ed25519.PrivateKey
 }
 
 // ErrNotSetUp is returned by Open for a directory Init never prepared.
@@ -115,9 +119,14 @@ func Init(ctx context.Context, dir string, s Setup) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	_, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		return fmt.Errorf("generate terminal key: %w", err)
+	priv := s.Key
+	if priv == nil {
+		var err error
+		if _, priv, err = ed25519.GenerateKey(nil); err != nil {
+			return fmt.Errorf("generate terminal key: %w", err)
+		}
+	} else if len(priv) != ed25519.PrivateKeySize {
+		return fmt.Errorf("terminal key is %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
 	}
 	if err := writeSecret(filepath.Join(dir, KeyFile), priv.Seed()); err != nil {
 		return err
@@ -357,7 +366,7 @@ func (s *Store) loadMeta(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.id, s.headSeq, s.headHash, s.contact = id, headSeq, headHash, contact
-	s.revoked, s.offset = m["revoked"], offset
+	s.revoked, s.offset, s.forced = m["revoked"], offset, m["force_offline"] == "true"
 	s.mu.Unlock()
 	return nil
 }

@@ -350,3 +350,61 @@ func (s *Store) SetClockOffset(ctx context.Context, d time.Duration) error {
 
 // Acked is the hub's acknowledgement watermark.
 func (s *Store) Acked(ctx context.Context) (uint64, error) { return s.acked(ctx) }
+
+// ForcedOffline reports whether a manager switched the terminal offline.
+func (s *Store) ForcedOffline() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.forced
+}
+
+// SetForcedOffline records a manager's switch to forced offline (or back)
+// in the mode log and keeps it across restarts.
+func (s *Store) SetForcedOffline(ctx context.Context, at time.Time, manager string, off bool, note string) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record mode switch: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "INSERT INTO mode_log (at, manager, offline, note) VALUES (?, ?, ?, ?)", at.UnixMilli(), manager, off, note); err != nil {
+		return fmt.Errorf("record mode switch: %w", err)
+	}
+	if err := setMeta(ctx, tx, "force_offline", strconv.FormatBool(off)); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record mode switch: %w", err)
+	}
+	s.mu.Lock()
+	s.forced = off
+	s.mu.Unlock()
+	return nil
+}
+
+// ModeSwitch is one entry of the mode log.
+type ModeSwitch struct {
+	At      time.Time
+	Manager string
+	Offline bool
+	Note    string
+}
+
+// ModeLog returns the mode switches, oldest first.
+func (s *Store) ModeLog(ctx context.Context) ([]ModeSwitch, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT at, manager, offline, note FROM mode_log ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("read mode log: %w", err)
+	}
+	defer rows.Close()
+	var out []ModeSwitch
+	for rows.Next() {
+		var m ModeSwitch
+		var ms int64
+		if err := rows.Scan(&ms, &m.Manager, &m.Offline, &m.Note); err != nil {
+			return nil, fmt.Errorf("read mode log: %w", err)
+		}
+		m.At = time.UnixMilli(ms)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

@@ -233,7 +233,7 @@ func FuzzHeadlessLines(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		eng := terminal.New(st, nil, time.Now, terminal.Config{}, nil)
 		var out bytes.Buffer
-		if err := serveLines(context.Background(), eng, bytes.NewReader(in), &out, "", protocol.LangZH); err != nil {
+		if err := serveLines(context.Background(), eng, nil, bytes.NewReader(in), &out, "", protocol.LangZH); err != nil {
 			t.Fatalf("serveLines: %v", err)
 		}
 		want := 0

@@ -2,8 +2,8 @@
 // counter: the counter window by default, or enrollment, a headless
 // line-per-code mode and the day's log.
 //
-// init, import, headless and log work on a local data directory; the
-// window and enroll are listed as coming and refuse to run until they land.
+// enroll, init, import, headless and log work on a local data directory;
+// the window is listed as coming and refuses to run until it lands.
 // main only wires the process to run, which holds everything testable; it
 // must never hold redemption rules, which belong in package terminal.
 package main
@@ -33,15 +33,24 @@ Usage:
   hexiao-terminal <command> [flags]
 
 Commands:
+  enroll --data DIR (--link hexiao://enroll?... | --hub URL --token TOKEN [--ca SHA256:...])
+             exchange a one-time enrollment token (typed, or the link scanned
+             from the hub's QR code) for this terminal's identity, store and
+             hub credentials; makes the terminal's own signing key
   init --data DIR --terminal ID --store ID --pepper-file FILE [--region R] [--timezone TZ]
              set up a terminal without a hub (tests, disaster recovery):
              identity, a new signing key, the hub's card-secret pepper (hex)
   import --data DIR FILE
              load a snapshot file (protocol.SnapshotPage objects, one a line;
              - for stdin) into the cache, all or nothing
-  headless --data DIR [--cashier ID] [--lang en|zh-CN]
+  headless --data DIR [--cashier ID] [--lang en|zh-CN] [--claim-timeout 800ms]
+           [--sync-wait 30s] [--flush-timeout 30s] [--no-hub]
              read codes from stdin, one a line (or {"code","uses","cashier",
-             "order_ref","idem_key"} JSON), and write one JSON decision a line
+             "order_ref","idem_key"} JSON), and write one JSON decision a line;
+             an enrolled terminal syncs with its hub meanwhile and flushes
+             its outbox at the end of stdin. Control lines:
+             {"cmd":"offline"|"online","manager":ID,"note":...} switch
+             force-offline; {"cmd":"status"} prints the sync status
   log --data DIR [--day YYYY-MM-DD] [--csv]
              print a business day's journal with totals by campaign
   version    print the build version and the protocol version
@@ -50,16 +59,12 @@ Commands:
 Coming (not built yet; see README 'Status'):
   hexiao-terminal [--data DIR]
              the counter window (no command)
-  enroll --data DIR --hub URL --token TOKEN
-             exchange a one-time token for this terminal's identity
   headless --scanner PATH --ecr PATH --printer PATH
              serial scanner, cash register and printer
 `
 
 // coming lists the commands this build does not have yet.
-var coming = map[string]bool{
-	"enroll": true,
-}
+var coming = map[string]bool{}
 
 // usageErr returns a usage error of this program; main exits 2 on it.
 func usageErr(msg string) error { return &cli.UsageError{Program: name, Msg: msg} }
@@ -90,6 +95,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runHeadless(ctx, rest, stdin, stdout, stderr)
 	case cmd == "log":
 		return runLog(ctx, rest, stdout, stderr)
+	case cmd == "enroll":
+		return runEnroll(ctx, rest, stdout, stderr)
 	case cmd == "" || strings.HasPrefix(cmd, "-"):
 		// No command, or only flags: the counter window.
 		return fmt.Errorf("the %s window is not built yet: see README 'Status'", name)

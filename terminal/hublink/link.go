@@ -162,8 +162,8 @@ func (l *Link) clientOptions(tc *tls.Config) *paho.ClientOptions {
 	o := paho.NewClientOptions().AddBroker(l.cfg.Broker).
 		SetClientID(l.id.Terminal).SetUsername(l.id.Terminal).SetPassword(l.cfg.Password).
 		SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false).
-		SetKeepAlive(30 * time.Second).SetPingTimeout(10 * time.Second).
-		SetConnectTimeout(10 * time.Second).SetWriteTimeout(10 * time.Second).
+		SetKeepAlive(30*time.Second).SetPingTimeout(10*time.Second).
+		SetConnectTimeout(10*time.Second).SetWriteTimeout(10*time.Second).
 		SetOrderMatters(true).
 		SetBinaryWill(protocol.TerminalTopic(l.id.Terminal, protocol.TopicPresence), will, 1, true).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {

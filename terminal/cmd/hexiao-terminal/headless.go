@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -119,7 +119,9 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 						fmt.Fprintf(stderr, "the hub's protocol is incompatible: %v\n", err)
 					}
 				},
-				OnRevoked: func(why string) { fmt.Fprintf(stderr, "this terminal was revoked by HQ (%s): cache wiped, nothing will be redeemed\n", why) },
+				OnRevoked: func(why string) {
+					fmt.Fprintf(stderr, "this terminal was revoked by HQ (%s): cache wiped, nothing will be redeemed\n", why)
+				},
 			})
 			if err != nil {
 				return err

@@ -253,3 +253,20 @@ func (h *Hub) CreateEnrollment(ctx context.Context, store, terminal string) (Enr
 	}
 	return EnrollmentToken{Token: tok, Store: store, Terminal: terminal, ExpiresAt: e.Expires}, nil
 }
+
+// TerminalStatus tells a terminal that cannot log in to the broker whether
+// it was revoked, so it wipes its cache only on the hub's word (a broker
+// refuses a wrong password and a revoked terminal alike). The MQTT password
+// is the credential: an unknown terminal and a wrong password get the same
+// not-found error, so the answer reveals nothing to a stranger.
+func (h *Hub) TerminalStatus(ctx context.Context, id string, password []byte) (TerminalStatus, error) {
+	t, err := h.terminal(ctx, id)
+	if err != nil && !errors.Is(err, ErrNotFound) && AsError(err) == nil {
+		return "", err
+	}
+	sum := sha256.Sum256(password)
+	if err != nil || len(t.Secret) != len(sum) || subtle.ConstantTimeCompare(sum[:], t.Secret) != 1 {
+		return "", notFound("no terminal %q with that password", id)
+	}
+	return t.Status, nil
+}

@@ -84,6 +84,8 @@
 //	POST /api/v1/locks                   {"store","day":"YYYY-MM-DD"} → 201 the settlement lock; 200 with the lock
 //	                                     as first made (its at unchanged) when the day was locked before
 //	POST /api/v1/enrollments             {"store","terminal"} → 201 {"token","store","terminal","expires_at","qr_png_url"}
+//	POST /api/v1/terminal/status         {"terminal","password"} → {"terminal","status":"active"|"revoked"}; no token:
+//	                                     the MQTT password is the credential; a wrong one and an unknown terminal both 404
 //	GET  /api/v1/enrollments/qr.png      ?token=TOKEN&size=PX (64–2048, default 320) → image/png of a QR code
 //	                                     holding the token; the token is not looked up (the hub keeps only hashes)
 //	GET  /api/v1/terminals               [hub.TerminalInfo,...]

@@ -77,3 +77,45 @@ func TestEnroll(t *testing.T) {
 		})
 	}
 }
+
+func TestTerminalStatus(t *testing.T) {
+	f := newFixture(t)
+	f.seed()
+	var tok struct {
+		Token string `json:"token"`
+	}
+	f.call("POST", "/api/v1/enrollments", `{"store":"s1","terminal":"t-st"}`, http.StatusCreated, &tok)
+	pub, _, _ := ed25519.GenerateKey(nil)
+	noAuth := map[string]string{"Authorization": ""}
+	code, _, b := f.do(req{method: "POST", path: "/api/v1/enroll", header: noAuth,
+		body: fmt.Sprintf(`{"token":%q,"public_key":%q}`, tok.Token, base64.StdEncoding.EncodeToString(pub))})
+	if code != http.StatusOK {
+		t.Fatalf("enroll: %d %s", code, b)
+	}
+	var got struct {
+		Password string `json:"mqtt_password"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	status := func(terminal, password string) (int, string) {
+		code, _, b := f.do(req{method: "POST", path: "/api/v1/terminal/status", header: noAuth,
+			body: fmt.Sprintf(`{"terminal":%q,"password":%q}`, terminal, password)})
+		return code, string(b)
+	}
+	if code, b := status("t-st", got.Password); code != http.StatusOK || !strings.Contains(b, `"status":"active"`) {
+		t.Errorf("active terminal: %d %s", code, b)
+	}
+	wrong, _ := status("t-st", "not-the-password")
+	unknown, _ := status("t-none", got.Password)
+	if wrong != http.StatusNotFound || unknown != http.StatusNotFound {
+		t.Errorf("wrong password %d, unknown terminal %d: want 404 for both", wrong, unknown)
+	}
+	f.call("POST", "/api/v1/terminals/t-st/revoke", `{}`, http.StatusOK, nil)
+	if code, b := status("t-st", got.Password); code != http.StatusOK || !strings.Contains(b, `"status":"revoked"`) {
+		t.Errorf("revoked terminal: %d %s", code, b)
+	}
+	if wrong, _ := status("t-st", "x"); wrong != http.StatusNotFound {
+		t.Errorf("a revoked terminal's status told to a wrong password: %d", wrong)
+	}
+}

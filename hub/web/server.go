@@ -148,6 +148,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/locks", s.lock)
 	s.handle("POST /api/v1/enrollments", s.createEnrollment)
 	s.handle("POST /api/v1/enroll", s.enrollTerminal)
+	s.handle("POST /api/v1/terminal/status", s.terminalStatus)
 	s.handle("GET /api/v1/enrollments/qr.png", s.enrollmentQR, "token", "size")
 	s.handle("GET /api/v1/terminals", s.listTerminals)
 	s.handle("POST /api/v1/terminals/{id}/revoke", s.revokeTerminal)
@@ -170,7 +171,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc, params ...string) {
 }
 
 // public lists the paths served without a token.
-var public = map[string]bool{"/healthz": true, "/metrics": true, "/api/v1/enroll": true}
+var public = map[string]bool{"/healthz": true, "/metrics": true, "/api/v1/enroll": true, "/api/v1/terminal/status": true}
 
 // serveHTTP is the one entry point: it recovers panics, counts the request,
 // authenticates everything but the public paths, and answers unknown

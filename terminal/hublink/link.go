@@ -399,10 +399,20 @@ func (l *Link) connect(ctx context.Context, up chan struct{}) {
 			}
 			continue
 		}
-		if errors.Is(err, packets.ErrorRefusedNotAuthorised) {
-			l.log.Error("the hub refuses this terminal: revoked", "err", err)
-			l.in <- inbound{event: "revoked"}
-			return
+		if errors.Is(err, packets.ErrorRefusedNotAuthorised) || errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword) {
+			// The broker says the same to a wrong password and a revoked
+			// terminal: only the hub's own word wipes the cache.
+			revoked, aerr := l.cfg.askRevoked(ctx)
+			if revoked {
+				l.log.Error("the hub says this terminal is revoked", "login", err)
+				select {
+				case l.in <- inbound{event: "revoked"}:
+				case <-ctx.Done():
+				}
+				return
+			}
+			l.log.Error("the broker refuses this terminal's login", "err", err, "hub_status", aerr)
+			delay = max(delay, 10*time.Second)
 		}
 		l.log.Warn("cannot reach the hub", "err", err, "retry_in", delay)
 		select {

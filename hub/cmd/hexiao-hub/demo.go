@@ -139,5 +139,8 @@ func seedDemo(ctx context.Context, h *hub.Hub, dir string, w io.Writer) error {
 	p("  hexiao-hub serve --data %s\n", dir)
 	p("  curl -s -H \"Authorization: Bearer $(cat %s/admin.token)\" http://127.0.0.1:8480/api/v1/codes/%s\n", dir, video[0].ID)
 	p("  curl -s -H \"Authorization: Bearer $(cat %s/admin.token)\" http://127.0.0.1:8480/api/v1/redemptions\n", dir)
+	p("and, in another shell, enroll a terminal and scan:\n")
+	p("  hexiao-terminal enroll --data /tmp/hx-%s --hub http://127.0.0.1:8480 --token %s\n", tok.Terminal, tok.Token)
+	p("  echo %s | hexiao-terminal headless --data /tmp/hx-%s\n", video[0].Code, tok.Terminal)
 	return nil
 }

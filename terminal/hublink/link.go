@@ -37,6 +37,9 @@ type Options struct {
 	// Online reports the engine's mode (for presence and probing); nil
 	// means the link's own reachability.
 	Online func() bool
+	// Forced reports a manager's force-offline switch: a forced-offline
+	// engine is not probed back online.
+	Forced func() bool
 	// OnReachable is told when the hub becomes reachable (connected, version
 	// compatible, answering) and when it stops: the engine's SetReachable.
 	OnReachable func(bool)
@@ -840,7 +843,8 @@ func (l *Link) every(ctx context.Context, s *syncState) {
 	if l.opt.Online != nil {
 		online = l.opt.Online()
 	}
-	if !online && !s.snapshot && s.feedAsked.IsZero() && now.Sub(s.probed) > l.opt.Probe {
+	forced := l.opt.Forced != nil && l.opt.Forced()
+	if !online && !forced && !s.snapshot && s.feedAsked.IsZero() && now.Sub(s.probed) > l.opt.Probe {
 		// The engine is offline (claims timed out): a feed request probes
 		// the hub, and its answer brings the engine back.
 		s.probed = now

@@ -113,6 +113,7 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			var eng *terminal.Engine
 			link, err = hublink.New(cfg, st, hublink.Options{App: version, Log: log, Clock: clock,
 				Online:      func() bool { return eng != nil && eng.Online() },
+				Forced:      func() bool { return eng != nil && eng.ForcedOffline() },
 				OnReachable: func(ok bool) { eng.SetReachable(ok) },
 				OnIncompatible: func(err error) {
 					if err != nil {

@@ -38,6 +38,7 @@ type Config struct {
 // EnrollInfo describes the hub's MQTT listener and CA to enrolling
 // terminals.
 type EnrollInfo struct {
+	MQTTURL       string // told as is when set (an external broker); else MQTTPort and MQTTTLS say
 	MQTTPort      int    // the broker's port; the host is the one the terminal reached HTTP on
 	MQTTTLS       bool   // mqtts:// rather than mqtt://
 	CAPEM         []byte // the hub CA certificate

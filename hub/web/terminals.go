@@ -106,6 +106,9 @@ func (s *Server) enrollTerminal(w http.ResponseWriter, r *http.Request) {
 			scheme = "mqtts"
 		}
 		out.MQTTURL = fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, strconv.Itoa(e.MQTTPort)))
+		if e.MQTTURL != "" {
+			out.MQTTURL = e.MQTTURL
+		}
 		out.CACert, out.CAFingerprint = string(e.CAPEM), e.CAFingerprint
 	}
 	s.writeJSON(w, r, http.StatusOK, out)

@@ -33,7 +33,8 @@ Usage:
 
 Commands:
   serve --data DIR [--http 127.0.0.1:8480] [--mqtt 127.0.0.1:1884]
-        [--broker mqtt://user:pass@host:port] [--db postgres://...] [-v]
+        [--broker mqtt://user:pass@host:port [--terminal-broker mqtt(s)://host:port]]
+        [--db postgres://...] [-v]
              run the hub: the SQLite ledger under DIR, the embedded MQTT
              broker on --mqtt (or an external one with --broker), the REST
              API on --http. Port 0 picks a free port. Prints one line per
@@ -43,6 +44,11 @@ Commands:
              fingerprint SHA256:..." of the hub's own CA (DIR/ca.pem, made
              on first start). Off loopback, MQTT and HTTP speak TLS only,
              with a certificate from that CA; on loopback, plain TCP.
+             With --broker, --terminal-broker is the MQTT address enrolled
+             terminals are told to use (mqtt_url in their hub.json; plain
+             mqtt:// only on loopback, mqtts:// with a broker certificate the
+             hub's CA signed); without it enrollment names no broker and the
+             operator writes it into each terminal's hub.json.
              First start creates DIR/admin.token (0600), the bearer token of
              the first HQ admin, and the hub's keys (DIR/pepper,
              DIR/master.key, an issuing key in the ledger).

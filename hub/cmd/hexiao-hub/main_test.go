@@ -61,6 +61,11 @@ func TestErrors(t *testing.T) {
 		{[]string{"serve", "--data", "x", "extra"}, "serve needs --data DIR", 2},
 		{[]string{"serve", "--nope"}, "flag provided but not defined: -nope", 2},
 		{[]string{"demo"}, "demo needs --data DIR", 2},
+		{[]string{"serve", "--data", "x", "--terminal-broker", "mqtt://127.0.0.1:1883"}, "--terminal-broker goes with --broker", 2},
+		{[]string{"serve", "--data", "x", "--broker", "mqtt://127.0.0.1:1", "--terminal-broker", "http://h:1"}, "want mqtt://host:port or mqtts://host:port", 2},
+		{[]string{"serve", "--data", "x", "--broker", "mqtt://127.0.0.1:1", "--terminal-broker", "mqtts://h"}, "want host and port", 2},
+		{[]string{"serve", "--data", "x", "--broker", "mqtt://127.0.0.1:1", "--terminal-broker", "mqtt://u:p@h:1"}, "no user or password", 2},
+		{[]string{"serve", "--data", "x", "--broker", "mqtt://127.0.0.1:1", "--terminal-broker", "mqtt://h:1/x?y=1"}, "want only mqtt(s)://host:port", 2},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

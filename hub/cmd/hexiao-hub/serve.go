@@ -23,6 +23,7 @@ import (
 // serveConfig is what serve's flags say.
 type serveConfig struct {
 	dir, http, mqtt, broker, db string
+	terminalBroker              string // with broker: the MQTT URL enrolled terminals are told
 	verbose                     bool
 }
 
@@ -34,6 +35,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fl.StringVar(&c.http, "http", "127.0.0.1:8480", "address of the REST API and dashboard (port 0: a free port)")
 	fl.StringVar(&c.mqtt, "mqtt", "127.0.0.1:1884", "address of the embedded MQTT broker terminals connect to (port 0: a free port)")
 	fl.StringVar(&c.broker, "broker", "", "use this external MQTT broker instead of the embedded one: mqtt://user:pass@host:port")
+	fl.StringVar(&c.terminalBroker, "terminal-broker", "", "with --broker: the MQTT address enrolled terminals are told to use, mqtt://host:port (loopback only) or mqtts://host:port")
 	fl.StringVar(&c.db, "db", "", "use this PostgreSQL ledger instead of SQLite: postgres://...")
 	fl.BoolVar(&c.verbose, "v", false, "log debug detail")
 	if err := fl.Parse(args); err != nil {
@@ -41,6 +43,14 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if c.dir == "" || fl.NArg() > 0 {
 		return usageErr("serve needs --data DIR (and only flags)")
+	}
+	if c.terminalBroker != "" {
+		if c.broker == "" {
+			return usageErr("serve: --terminal-broker goes with --broker (the embedded broker tells terminals its own address)")
+		}
+		if err := checkTerminalBroker(c.terminalBroker); err != nil {
+			return usageErr("serve: --terminal-broker " + err.Error())
+		}
 	}
 	level := slog.LevelInfo
 	if c.verbose {
@@ -120,15 +130,20 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		}
 	}
 	wcfg := web.Config{Hub: a.hub, Token: token, Log: log.With("part", "web"), Ready: ready, Metrics: link.WriteMetrics}
-	if b != nil {
+	switch {
+	case b != nil:
 		// What POST /api/v1/enroll tells a new terminal: where MQTT is and
-		// the CA to trust. With --broker the operator configures terminals.
+		// the CA to trust.
 		addr, ok := b.Addr().(*net.TCPAddr)
 		if !ok {
 			return fmt.Errorf("mqtt address %s is not TCP", b.Addr())
 		}
 		wcfg.Enroll = &web.EnrollInfo{MQTTPort: addr.Port, MQTTTLS: mqttTLS,
 			CAPEM: ca.CertPEM(), CAFingerprint: ca.Fingerprint()}
+	case c.terminalBroker != "":
+		// With --broker, the address the operator gives; without it the
+		// operator configures terminals by hand.
+		wcfg.Enroll = &web.EnrollInfo{MQTTURL: c.terminalBroker, CAPEM: ca.CertPEM(), CAFingerprint: ca.Fingerprint()}
 	}
 	api, err := web.New(wcfg)
 	if err != nil {
@@ -203,6 +218,25 @@ func collect(ch <-chan error) []error {
 		out = append(out, err)
 	}
 	return out
+}
+
+// checkTerminalBroker checks the MQTT URL told to enrolling terminals: the
+// address alone, since each terminal logs in with its own credentials.
+func checkTerminalBroker(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q does not parse: %v", raw, err)
+	case u.Scheme != "mqtt" && u.Scheme != "mqtts":
+		return fmt.Errorf("%q: want mqtt://host:port or mqtts://host:port", raw)
+	case u.Hostname() == "" || u.Port() == "":
+		return fmt.Errorf("%q: want host and port", raw)
+	case u.User != nil:
+		return fmt.Errorf("%q: no user or password (each terminal logs in with its own)", raw)
+	case u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("%q: want only mqtt(s)://host:port", raw)
+	}
+	return nil
 }
 
 // redact hides the password of a broker URL for printing.

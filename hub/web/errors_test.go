@@ -81,7 +81,7 @@ func TestAuthRequired(t *testing.T) {
 func TestBadQueries(t *testing.T) {
 	f := newFixture(t)
 	f.seed()
-	all := []struct{ method, path string }{{"GET", "/healthz"}, {"GET", "/metrics"}, {"POST", "/api/v1/enroll"}}
+	all := []struct{ method, path string }{{"GET", "/healthz"}, {"GET", "/metrics"}, {"POST", "/api/v1/enroll"}, {"POST", "/api/v1/terminal/status"}}
 	for _, rt := range routes {
 		if !strings.Contains(rt.path, "no-such-route") {
 			all = append(all, rt)

@@ -83,11 +83,13 @@
 //	POST /api/v1/alerts/{id}/ack         {"note"} (optional) → the alert; 409 when acknowledged before
 //	POST /api/v1/locks                   {"store","day":"YYYY-MM-DD"} → 201 the settlement lock; 200 with the lock
 //	                                     as first made (its at unchanged) when the day was locked before
-//	POST /api/v1/enrollments             {"store","terminal"} → 201 {"token","store","terminal","expires_at","qr_png_url"}
+//	POST /api/v1/enrollments             {"store","terminal"} → 201 {"token","store","terminal","expires_at","link","qr_png_url"}:
+//	                                     link is the protocol.EnrollLink a terminal enrolls with (see Enrollment)
 //	POST /api/v1/terminal/status         {"terminal","password"} → {"terminal","status":"active"|"revoked"}; no token:
 //	                                     the MQTT password is the credential; a wrong one and an unknown terminal both 404
 //	GET  /api/v1/enrollments/qr.png      ?token=TOKEN&size=PX (64–2048, default 320) → image/png of a QR code
-//	                                     holding the token; the token is not looked up (the hub keeps only hashes)
+//	                                     holding the token's enrollment link, built from this request as above;
+//	                                     the token is not looked up (the hub keeps only hashes)
 //	GET  /api/v1/terminals               [hub.TerminalInfo,...]
 //	POST /api/v1/terminals/{id}/revoke   → the terminal
 //	GET  /api/v1/keys                    [protocol.IssuingKey,...] the issuing public keys, oldest first
@@ -108,6 +110,23 @@
 //	curl -H "$H" 'http://127.0.0.1:8480/api/v1/alerts?kind=over_redemption&open=true'
 //	curl -H "$H" -H "$J" -d '{"store":"s1","terminal":"t9"}' http://127.0.0.1:8480/api/v1/enrollments
 //	curl -H "$H" -N http://127.0.0.1:8480/api/v1/stream
+//
+// # Enrollment
+//
+// The link of POST /api/v1/enrollments, and what its QR code holds, is
+//
+//	hexiao://enroll?ca=SHA256%3A...&hub=https%3A%2F%2Fhq.example%3A8480&token=TOKEN
+//
+// (protocol.EnrollLink): hub is the hub's address as the caller reached it,
+// https:// when the request came over TLS (the hub serves TLS off
+// loopback) and http:// otherwise, with the request's Host; ca is the
+// fingerprint of Config.Enroll's CA, given only over TLS (a plain-HTTP hub
+// is on loopback). Without Config.Enroll the link has no ca, and a
+// terminal refuses an https link without one. A Host that cannot name the
+// hub (empty, over 255 bytes, not HOST[:PORT]) is a 400 and spends no
+// token. The QR code is gozxing's, error correction level M with a quiet
+// zone of four modules, a whole number of pixels per module, centred in a
+// size×size PNG (larger when size cannot hold one pixel per module).
 //
 // # Issuance
 //

@@ -131,7 +131,7 @@ type gateState struct {
 type inbound struct {
 	kind    protocol.TopicKind
 	payload []byte
-	event   string // connected, lost
+	event   string // up, lost, contact, revoked
 }
 
 var _ terminal.HubLink = (*Link)(nil)
@@ -312,8 +312,7 @@ func (l *Link) Run(ctx context.Context) error {
 	}
 	connCtx, stopConn := context.WithCancel(ctx)
 	defer stopConn()
-	up := make(chan struct{})
-	go l.connect(connCtx, up)
+	go l.connect(connCtx)
 	s := &syncState{}
 	tick := time.NewTicker(l.opt.Tick)
 	defer tick.Stop()
@@ -323,10 +322,11 @@ func (l *Link) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			l.goodbye()
 			return ctx.Err()
-		case <-up:
-			l.onConnected(ctx, s)
 		case m := <-l.in:
 			switch m.event {
+			case "up":
+				l.onConnected(ctx, s)
+				continue
 			case "lost":
 				l.onLost(s)
 				continue
@@ -365,10 +365,12 @@ type syncState struct {
 	offsetRec  time.Duration
 }
 
-// connect dials until it succeeds, tells the loop on up, then waits for
-// paho to say the connection was lost, tells the loop, and dials again.
-// Both messages come from this goroutine, so the loop sees them in order.
-func (l *Link) connect(ctx context.Context, up chan struct{}) {
+// connect dials until it succeeds, tells the loop ("up"), then waits for
+// paho to say the connection was lost, tells the loop ("lost"), and dials
+// again. Both messages come from this goroutine on the one channel l.in, so
+// the loop sees them in order: a loss is never taken for the connection
+// made after it.
+func (l *Link) connect(ctx context.Context) {
 	delay := l.opt.Retry
 	for ctx.Err() == nil {
 		select { // a loss reported for an earlier connection
@@ -386,7 +388,7 @@ func (l *Link) connect(ctx context.Context, up chan struct{}) {
 		if err == nil {
 			delay = l.opt.Retry
 			select {
-			case up <- struct{}{}:
+			case l.in <- inbound{event: "up"}:
 			case <-ctx.Done():
 				return
 			}

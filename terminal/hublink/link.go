@@ -416,8 +416,9 @@ func (l *Link) connect(ctx context.Context) {
 				}
 				return
 			}
+			// Not revoked (or the hub could not say, e.g. while it starts):
+			// try again with the usual back-off.
 			l.log.Error("the broker refuses this terminal's login", "err", err, "hub_status", aerr)
-			delay = max(delay, 10*time.Second)
 		}
 		l.log.Warn("cannot reach the hub", "err", err, "retry_in", delay)
 		select {

@@ -407,6 +407,17 @@ func TestPresenceOrder(t *testing.T) {
 	if i := info(); !i.Online || i.ClockSkew == nil || time.Duration(*i.ClockSkew) != 3*time.Second {
 		t.Fatalf("after a live birth 3 s ahead: %+v, want online with skew 3s", i)
 	}
+	// The version gate, as HQ sees it: a newer terminal is flagged.
+	for _, c2 := range []struct{ version, want string }{{"2.0.0", "upgrade the hub first"}, {protocol.Version, ""}} {
+		b := *birth
+		b.Protocol = c2.version
+		if err := c.f.Hub.Presence(ctx, c.a.ID, &b, true); err != nil {
+			t.Fatal(err)
+		}
+		if i := info(); c2.want == "" && i.Incompatible != "" || !strings.Contains(i.Incompatible, c2.want) {
+			t.Errorf("terminal on protocol %s: incompatible %q, want %q", c2.version, i.Incompatible, c2.want)
+		}
+	}
 	// The stale retained will again (a broker replay): ignored.
 	if err := c.f.Hub.Presence(ctx, c.a.ID, will, false); err != nil {
 		t.Fatal(err)

@@ -155,20 +155,23 @@ func (h *Hub) Presence(ctx context.Context, terminal string, p *protocol.Presenc
 
 // TerminalInfo is a terminal as GET /api/v1/terminals shows it.
 type TerminalInfo struct {
-	ID          string             `json:"id"`
-	Store       string             `json:"store"`
-	Status      TerminalStatus     `json:"status"`
-	Online      bool               `json:"online"`
-	LastSeen    time.Time          `json:"last_seen,omitzero"`
-	Protocol    string             `json:"protocol,omitempty"`
-	App         string             `json:"app,omitempty"`
-	Mode        protocol.Mode      `json:"mode,omitempty"`
-	Outbox      int                `json:"outbox"`
-	OfflineAge  protocol.Duration  `json:"offline_age"`
-	ClockSkew   *protocol.Duration `json:"clock_skew"` // terminal minus hub; null until measured
-	SkewFlagged bool               `json:"skew_flagged"`
-	Acked       uint64             `json:"acked"` // ack watermark
-	Created     time.Time          `json:"created"`
+	ID       string         `json:"id"`
+	Store    string         `json:"store"`
+	Status   TerminalStatus `json:"status"`
+	Online   bool           `json:"online"`
+	LastSeen time.Time      `json:"last_seen,omitzero"`
+	Protocol string         `json:"protocol,omitempty"`
+	// Incompatible says why the terminal's protocol cannot work with this
+	// hub's (it then refuses to redeem online); empty when it can.
+	Incompatible string             `json:"incompatible,omitempty"`
+	App          string             `json:"app,omitempty"`
+	Mode         protocol.Mode      `json:"mode,omitempty"`
+	Outbox       int                `json:"outbox"`
+	OfflineAge   protocol.Duration  `json:"offline_age"`
+	ClockSkew    *protocol.Duration `json:"clock_skew"` // terminal minus hub; null until measured
+	SkewFlagged  bool               `json:"skew_flagged"`
+	Acked        uint64             `json:"acked"` // ack watermark
+	Created      time.Time          `json:"created"`
 }
 
 // InfoOf shows a terminal as GET /api/v1/terminals and the event stream
@@ -178,6 +181,11 @@ func InfoOf(t Terminal) TerminalInfo {
 	if p := t.Presence; p != nil {
 		i.Online = p.State == protocol.PresenceOnline && t.Status == TerminalActive
 		i.Protocol, i.App, i.Mode, i.Outbox, i.OfflineAge = p.Protocol, p.App, p.Mode, p.Outbox, p.OfflineAge
+		if p.State == protocol.PresenceOnline && p.Protocol != "" {
+			if err := protocol.CheckCompatible(protocol.Version, p.Protocol); err != nil {
+				i.Incompatible = err.Error()
+			}
+		}
 	}
 	if t.SkewKnown {
 		d := protocol.Duration(t.Skew)

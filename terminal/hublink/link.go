@@ -317,6 +317,10 @@ func (l *Link) Run(ctx context.Context) error {
 	tick := time.NewTicker(l.opt.Tick)
 	defer tick.Stop()
 	defer l.c.Disconnect(250)
+	defer func() { // a stopped link is down: claims fail at once, the engine is told
+		l.connected.Store(false)
+		l.setReachable(false)
+	}()
 	for {
 		select {
 		case <-ctx.Done():

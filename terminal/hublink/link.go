@@ -119,6 +119,7 @@ type Link struct {
 
 	statusMu sync.Mutex
 	status   Status
+	problems map[string]string // by area: version, ack, hub, revoked
 
 	done chan struct{}
 }
@@ -202,9 +203,26 @@ func (l *Link) Status() Status {
 	l.statusMu.Lock()
 	defer l.statusMu.Unlock()
 	s := l.status
+	var ps []string
+	for _, area := range []string{"revoked", "version", "ack", "hub"} {
+		if p := l.problems[area]; p != "" {
+			ps = append(ps, p)
+		}
+	}
+	s.Problem = strings.Join(ps, "; ")
 	s.Connected, s.Reachable = l.connected.Load(), l.reachable.Load()
 	s.LastContact, s.Head = l.store.LastContact(), l.store.Head().Seq
 	return s
+}
+
+// setProblem says why sync is stuck in one area ("" clears it).
+func (l *Link) setProblem(area, msg string) {
+	l.statusMu.Lock()
+	if l.problems == nil {
+		l.problems = map[string]string{}
+	}
+	l.problems[area] = msg
+	l.statusMu.Unlock()
 }
 
 func (l *Link) setStatus(f func(*Status)) {
@@ -537,12 +555,11 @@ func (l *Link) receive(ctx context.Context, s *syncState, m inbound) error {
 		}
 		err := protocol.CheckCompatible(v.Protocol, protocol.Version)
 		old := l.gate.Swap(&gateState{hub: v.Protocol, err: err})
-		l.setStatus(func(st *Status) {
-			st.HubVersion, st.Problem = v.Protocol, ""
-			if err != nil {
-				st.Problem = err.Error()
-			}
-		})
+		l.setStatus(func(st *Status) { st.HubVersion = v.Protocol })
+		l.setProblem("version", "")
+		if err != nil {
+			l.setProblem("version", err.Error())
+		}
 		if err != nil {
 			l.log.Error("the hub's protocol is incompatible: not syncing", "hub", v.Protocol, "terminal", protocol.Version, "err", err)
 			l.setReachable(false)
@@ -620,9 +637,7 @@ func (l *Link) onAck(ctx context.Context, s *syncState, a *protocol.Ack) {
 			l.log.Error("the hub refuses an event: it stays in the outbox", "seq", a.Refused.Seq, "kind", a.Refused.Kind, "detail", a.Refused.Detail)
 		}
 		s.refused = true
-		l.setStatus(func(st *Status) {
-			st.Problem = fmt.Sprintf("the hub refuses event %d (%s): %s", a.Refused.Seq, a.Refused.Kind, a.Refused.Detail)
-		})
+		l.setProblem("ack", fmt.Sprintf("the hub refuses event %d (%s): %s", a.Refused.Seq, a.Refused.Kind, a.Refused.Detail))
 	}
 	if a.Seq < s.acked {
 		// The hub has less than it acknowledged before (restored from a
@@ -635,8 +650,11 @@ func (l *Link) onAck(ctx context.Context, s *syncState, a *protocol.Ack) {
 	if a.Seq > s.acked {
 		if err := l.store.Acknowledge(ctx, a.Seq, a.Hash); err != nil {
 			l.log.Error("ack not applied", "seq", a.Seq, "err", err)
-			l.setStatus(func(st *Status) { st.Problem = err.Error() })
+			l.setProblem("ack", err.Error())
 			return
+		}
+		if a.Refused == nil {
+			l.setProblem("ack", "")
 		}
 		s.acked, s.ackMoved = a.Seq, l.opt.Now()
 		l.setStatus(func(st *Status) { st.Acked = a.Seq })
@@ -735,6 +753,7 @@ func (l *Link) onFeedPage(ctx context.Context, s *syncState, p *protocol.FeedPag
 		l.log.Debug("feed applied", "changes", n, "cursor", p.Next)
 	}
 	s.feedAsked = time.Time{}
+	l.setProblem("hub", "") // the hub serves this terminal again
 	if p.More {
 		l.askFeed(ctx, s)
 	}
@@ -806,7 +825,7 @@ func (l *Link) onProblem(ctx context.Context, s *syncState, p *protocol.Problem)
 		l.askSnapshot(ctx, s)
 	default:
 		l.log.Error("the hub cannot serve this terminal", "code", p.Code, "msg", p.Message)
-		l.setStatus(func(st *Status) { st.Problem = string(p.Code) + ": " + p.Message })
+		l.setProblem("hub", string(p.Code)+": "+p.Message)
 	}
 	return nil
 }
@@ -820,7 +839,7 @@ func (l *Link) revoke(ctx context.Context, why string) error {
 	if err := l.store.Wipe(ctx, why); err != nil {
 		l.log.Error("wipe the cache", "err", err)
 	}
-	l.setStatus(func(st *Status) { st.Problem = "revoked: " + why })
+	l.setProblem("revoked", "revoked: "+why)
 	l.log.Error("this terminal was revoked by HQ: cache wiped, redeeming stopped", "why", why)
 	if l.opt.OnRevoked != nil {
 		l.opt.OnRevoked(why)

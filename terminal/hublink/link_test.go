@@ -658,6 +658,9 @@ func TestAckHashMismatch(t *testing.T) {
 	h.ledger.badHash.Store(false)
 	tm.waitAcked()
 	h.checkLedger(termID, 5)
+	if s := tm.link.Status(); s.Problem != "" {
+		t.Errorf("problem %q still shown after the acks came right", s.Problem)
+	}
 }
 
 // TestRunEndLeavesItDown: once Run has returned, the link says it is

@@ -172,7 +172,8 @@ func (h *Hub) Snapshot(ctx context.Context, terminal string, req *protocol.Snaps
 		st.Page++
 		after, scanned := st.After, 0
 		for len(page.Codes) < limit && scanned < scanLimit {
-			rows, err := r.CodesAfter(after, min(2*limit, scanLimit-scanned))
+			n := min(2*limit, scanLimit-scanned)
+			rows, err := r.CodesAfter(after, n)
 			if err != nil {
 				return err
 			}
@@ -197,6 +198,10 @@ func (h *Hub) Snapshot(ctx context.Context, terminal string, req *protocol.Snaps
 				if len(page.Codes) == limit {
 					break
 				}
+			}
+			if len(rows) < n && after == rows[len(rows)-1].ID {
+				page.Last = true // a short read taken to its end: nothing follows
+				break
 			}
 		}
 		st.After = after

@@ -264,3 +264,13 @@ func PinConfig(fingerprint string) (*tls.Config, error) {
 	}
 	return cfg, nil
 }
+
+// Loopback reports whether host (a name or an IP, no port) is this machine
+// only: the one place hub and terminal speak without TLS.
+func Loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -229,3 +229,12 @@ func FuzzParseFingerprint(f *testing.F) {
 }
 
 func decodeB64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+func TestLoopback(t *testing.T) {
+	for host, want := range map[string]bool{"localhost": true, "127.0.0.1": true, "127.9.9.9": true, "::1": true,
+		"192.0.2.1": false, "hq.example": false, "": false, "0.0.0.0": false} {
+		if got := tlsca.Loopback(host); got != want {
+			t.Errorf("Loopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -55,7 +54,7 @@ func (c Config) TLS() (*tls.Config, error) {
 		tc.ServerName = u.Hostname()
 		return tc, nil
 	case "mqtt", "tcp":
-		if !loopback(u.Hostname()) {
+		if !tlsca.Loopback(u.Hostname()) {
 			return nil, fmt.Errorf("broker %s: plain MQTT is allowed only on loopback; the hub serves mqtts:// elsewhere", c.Broker)
 		}
 		return nil, nil
@@ -63,13 +62,6 @@ func (c Config) TLS() (*tls.Config, error) {
 	return nil, fmt.Errorf("broker %q: want mqtt:// or mqtts://", c.Broker)
 }
 
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
 
 // LoadConfig reads DIR/hub.json.
 func LoadConfig(dir string) (Config, error) {
@@ -195,7 +187,7 @@ func Enroll(ctx context.Context, dir string, l protocol.EnrollLink, timezone str
 			return Enrolled{}, err
 		}
 		client.Transport = &http.Transport{TLSClientConfig: tc, Proxy: nil}
-	} else if u, _ := url.Parse(l.Hub); !loopback(u.Hostname()) {
+	} else if u, _ := url.Parse(l.Hub); !tlsca.Loopback(u.Hostname()) {
 		return Enrolled{}, fmt.Errorf("hub %s: plain http is allowed only on loopback; use the https address the hub prints", l.Hub)
 	}
 	pub, priv, err := ed25519.GenerateKey(nil)

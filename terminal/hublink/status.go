@@ -31,7 +31,7 @@ func (c Config) hubClient() (*http.Client, error) {
 		tc.ServerName = u.Hostname()
 		client.Transport = &http.Transport{TLSClientConfig: tc, Proxy: nil}
 	case "http":
-		if !loopback(u.Hostname()) {
+		if !tlsca.Loopback(u.Hostname()) {
 			return nil, fmt.Errorf("hub %s: plain http is allowed only on loopback", c.Hub)
 		}
 	default:

@@ -19,14 +19,7 @@ const CAFile = "ca.pem"
 // one place the hub serves plain TCP.
 func loopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && tlsca.Loopback(host)
 }
 
 // serverTLS returns the TLS configuration for a listener on addr, or nil

@@ -62,7 +62,6 @@ func (c Config) TLS() (*tls.Config, error) {
 	return nil, fmt.Errorf("broker %q: want mqtt:// or mqtts://", c.Broker)
 }
 
-
 // LoadConfig reads DIR/hub.json.
 func LoadConfig(dir string) (Config, error) {
 	var c Config

@@ -58,7 +58,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader) (ImportStats, error) {
 	if _, err := tx.ExecContext(ctx, "DROP INDEX codes_secret"); err != nil {
 		return st, fmt.Errorf("import: %w", err)
 	}
-	for _, t := range []string{"codes", "campaigns", "stores", "issuing_keys", "locks"} {
+	for _, t := range cacheTables {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
 			return st, fmt.Errorf("import: clear %s: %w", t, err)
 		}
@@ -156,17 +156,11 @@ func (s *Store) Import(ctx context.Context, r io.Reader) (ImportStats, error) {
 	if err := s.reapplyOutbox(ctx, tx, st.Acked, restored); err != nil {
 		return st, err
 	}
-	meta := map[string]string{"feed_cursor": fmt.Sprint(st.AsOf)}
-	if own != nil {
-		if _, err := time.LoadLocation(own.Timezone); err != nil {
-			return st, fmt.Errorf("import: store %s time zone %q: %w", own.ID, own.Timezone, err)
-		}
-		meta["region"], meta["timezone"] = own.Region, own.Timezone
+	if err := setMeta(ctx, tx, "feed_cursor", fmt.Sprint(st.AsOf)); err != nil {
+		return st, fmt.Errorf("import: %w", err)
 	}
-	for k, v := range meta {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", k, v); err != nil {
-			return st, fmt.Errorf("import: %w", err)
-		}
+	if err := putOwnStore(ctx, tx, own); err != nil {
+		return st, fmt.Errorf("import: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return st, fmt.Errorf("import: commit: %w", err)
@@ -175,6 +169,25 @@ func (s *Store) Import(ctx context.Context, r io.Reader) (ImportStats, error) {
 		return st, err
 	}
 	return st, s.reloadCache(ctx)
+}
+
+// cacheTables hold what the hub says; a snapshot replaces them, a wipe
+// empties them.
+var cacheTables = []string{"codes", "campaigns", "stores", "issuing_keys", "locks"}
+
+// putOwnStore takes the region and time zone of the terminal's own store
+// (nil: none came) into the identity.
+func putOwnStore(ctx context.Context, tx *sql.Tx, own *protocol.Store) error {
+	if own == nil {
+		return nil
+	}
+	if _, err := time.LoadLocation(own.Timezone); err != nil {
+		return fmt.Errorf("store %s time zone %q: %w", own.ID, own.Timezone, err)
+	}
+	if err := setMeta(ctx, tx, "region", own.Region); err != nil {
+		return err
+	}
+	return setMeta(ctx, tx, "timezone", own.Timezone)
 }
 
 // createSecretIndex is the card-secret index of migration 0001.

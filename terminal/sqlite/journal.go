@@ -360,7 +360,7 @@ func (s *Store) NextZ(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("z number: %w", err)
 	}
 	n++
-	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (k, v) VALUES ('z_number', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", strconv.Itoa(n)); err != nil {
+	if err := setMeta(ctx, tx, "z_number", strconv.Itoa(n)); err != nil {
 		return 0, fmt.Errorf("z number: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -467,7 +467,7 @@ func (s *Store) Acknowledge(ctx context.Context, seq uint64, hash protocol.Hash)
 	if _, err := tx.ExecContext(ctx, "DELETE FROM outbox WHERE seq <= ?", seq); err != nil {
 		return fmt.Errorf("acknowledge: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (k, v) VALUES ('acked', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", strconv.FormatUint(seq, 10)); err != nil {
+	if err := setMeta(ctx, tx, "acked", strconv.FormatUint(seq, 10)); err != nil {
 		return fmt.Errorf("acknowledge: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -415,8 +415,7 @@ func (s *Store) LastContact() time.Time {
 // SetLastContact records a hub contact (durably, for the offline age after
 // a restart).
 func (s *Store) SetLastContact(ctx context.Context, t time.Time) error {
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO meta (k, v) VALUES ('last_contact', ?)
-		ON CONFLICT (k) DO UPDATE SET v = excluded.v`, strconv.FormatInt(t.UnixMilli(), 10)); err != nil {
+	if err := setMeta(ctx, s.w, "last_contact", strconv.FormatInt(t.UnixMilli(), 10)); err != nil {
 		return fmt.Errorf("record hub contact: %w", err)
 	}
 	s.mu.Lock()

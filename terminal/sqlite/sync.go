@@ -95,16 +95,8 @@ func (s *Store) ApplyFeed(ctx context.Context, after, next uint64, changes []pro
 			return 0, fmt.Errorf("apply feed: %w", err)
 		}
 	}
-	if own != nil {
-		if _, err := time.LoadLocation(own.Timezone); err != nil {
-			return 0, fmt.Errorf("apply feed: store %s time zone %q: %w", own.ID, own.Timezone, err)
-		}
-		if err := setMeta(ctx, tx, "region", own.Region); err != nil {
-			return 0, err
-		}
-		if err := setMeta(ctx, tx, "timezone", own.Timezone); err != nil {
-			return 0, err
-		}
+	if err := putOwnStore(ctx, tx, own); err != nil {
+		return 0, fmt.Errorf("apply feed: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("apply feed: commit: %w", err)
@@ -149,8 +141,14 @@ func (s *Store) putHubCode(ctx context.Context, tx *sql.Tx, c *protocol.CodeStat
 	return err
 }
 
-func setMeta(ctx context.Context, tx *sql.Tx, k, v string) error {
-	if _, err := tx.ExecContext(ctx, "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", k, v); err != nil {
+// execer is a transaction or the writer connection.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// setMeta writes one meta entry.
+func setMeta(ctx context.Context, db execer, k, v string) error {
+	if _, err := db.ExecContext(ctx, "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", k, v); err != nil {
 		return fmt.Errorf("write %s: %w", k, err)
 	}
 	return nil
@@ -305,7 +303,7 @@ func (s *Store) Wipe(ctx context.Context, reason string) error {
 		return fmt.Errorf("wipe: %w", err)
 	}
 	defer tx.Rollback()
-	for _, t := range []string{"codes", "campaigns", "issuing_keys", "locks", "snapshot_pages"} {
+	for _, t := range append(cacheTables, "snapshot_pages") {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
 			return fmt.Errorf("wipe %s: %w", t, err)
 		}
@@ -338,8 +336,7 @@ func (s *Store) ClockOffset() time.Duration {
 // SetClockOffset records hub time minus terminal time, durably, so a
 // terminal restarted offline still corrects a clock the hub found wrong.
 func (s *Store) SetClockOffset(ctx context.Context, d time.Duration) error {
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO meta (k, v) VALUES ('clock_offset', ?)
-		ON CONFLICT (k) DO UPDATE SET v = excluded.v`, strconv.FormatInt(int64(d), 10)); err != nil {
+	if err := setMeta(ctx, s.w, "clock_offset", strconv.FormatInt(int64(d), 10)); err != nil {
 		return fmt.Errorf("record clock offset: %w", err)
 	}
 	s.mu.Lock()

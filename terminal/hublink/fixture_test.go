@@ -723,6 +723,22 @@ func (t *term) redeemOffline(texts []string) {
 	}
 }
 
+// backlog syncs the terminal once, stops its link and redeems the card
+// secrets of ids offline, so they wait in the outbox for the next start.
+func (t *term) backlog(h *hubEnv, ids []string) {
+	t.tb.Helper()
+	t.start()
+	t.waitSynced()
+	if err := t.stop(); err != nil {
+		t.tb.Fatal(err)
+	}
+	var texts []string
+	for _, id := range ids {
+		texts = append(texts, h.secret(id))
+	}
+	t.redeemOffline(texts)
+}
+
 // claimRequest is a well-formed claim for code, as the engine would send.
 func (t *term) claimRequest(code string, seq uint64) protocol.ClaimRequest {
 	return protocol.ClaimRequest{Terminal: t.cfg.Terminal, Seq: seq, Kind: protocol.KindRedemption, Store: storeID,

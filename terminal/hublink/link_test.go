@@ -140,16 +140,7 @@ func TestOutboxEmptiesOnlyOnAck(t *testing.T) {
 	h := newHub(t, hubOptions{})
 	ids := h.importCodes(campID, 20)
 	tm := h.newTerm(termID, storeID, nil)
-	tm.start()
-	tm.waitSynced()
-	if err := tm.stop(); err != nil {
-		t.Fatal(err)
-	}
-	var texts []string
-	for _, id := range ids {
-		texts = append(texts, h.secret(id))
-	}
-	tm.redeemOffline(texts)
+	tm.backlog(h, ids)
 	if depth, _ := tm.st.OutboxDepth(ctx); depth != 20 || tm.st.Head().Seq != 20 {
 		t.Fatalf("outbox %d, head %d after 20 offline redemptions, want 20 and 20", depth, tm.st.Head().Seq)
 	}
@@ -232,16 +223,7 @@ func TestResendFromWatermark(t *testing.T) {
 			h := newHub(t, hubOptions{})
 			ids := h.importCodes(campID, c.events)
 			tm := h.newTerm(termID, storeID, func(o *hublink.Options, _ *terminal.Config) { o.BatchEvents = 5 })
-			tm.start()
-			tm.waitSynced()
-			if err := tm.stop(); err != nil {
-				t.Fatal(err)
-			}
-			var texts []string
-			for _, id := range ids {
-				texts = append(texts, h.secret(id))
-			}
-			tm.redeemOffline(texts)
+			tm.backlog(h, ids)
 			restore := c.setup(t, h, tm)
 			tm.start()
 			restore()
@@ -556,16 +538,7 @@ func TestPresence(t *testing.T) {
 	tm := h.newTerm(termID, storeID, func(o *hublink.Options, _ *terminal.Config) {
 		o.Now = func() time.Time { return time.Now().Add(skew) }
 	})
-	tm.start()
-	tm.waitSynced()
-	if err := tm.stop(); err != nil {
-		t.Fatal(err)
-	}
-	var texts []string
-	for _, id := range ids {
-		texts = append(texts, h.secret(id))
-	}
-	tm.redeemOffline(texts)
+	tm.backlog(h, ids)
 	sp := h.spy(protocol.TerminalTopic(termID, protocol.TopicPresence))
 	retained := len(sp.all()) // the last stop's "offline", replayed
 
@@ -630,16 +603,7 @@ func TestAckHashMismatch(t *testing.T) {
 	h := newHub(t, hubOptions{})
 	ids := h.importCodes(campID, 5)
 	tm := h.newTerm(termID, storeID, nil)
-	tm.start()
-	tm.waitSynced()
-	if err := tm.stop(); err != nil {
-		t.Fatal(err)
-	}
-	var texts []string
-	for _, id := range ids {
-		texts = append(texts, h.secret(id))
-	}
-	tm.redeemOffline(texts)
+	tm.backlog(h, ids)
 	h.ledger.badHash.Store(true)
 	tm.start()
 	eventually(t, "the mismatch shows in the status", func() (bool, string) {

@@ -14,6 +14,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/hexiao/hexiao/hub/broker"
+	"github.com/hexiao/hexiao/internal/testlog"
 	"github.com/hexiao/hexiao/protocol"
 )
 
@@ -58,24 +59,8 @@ func (d *directory) revoke(terminal string) {
 	d.mu.Unlock()
 }
 
-// logBuffer collects log output; safe for concurrent use and usable after
-// the test ends.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+// logBuffer collects log output.
+type logBuffer = testlog.Buffer
 
 type fixture struct {
 	b    *broker.Broker

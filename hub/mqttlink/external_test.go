@@ -122,7 +122,7 @@ func (m *mosquitto) dial(t *testing.T, clientID, group string) *mqttlink.Externa
 	if group != "" {
 		u += "&share=" + group
 	}
-	tr, err := mqttlink.Dial(ctx, mqttlink.DialConfig{URL: u, Log: m.logs.logger().With("part", "paho")})
+	tr, err := mqttlink.Dial(ctx, mqttlink.DialConfig{URL: u, Log: m.logs.Logger().With("part", "paho")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestExternalQueuedWhileAway(t *testing.T) {
 	m := startMosquitto(t)
 	e := &env{addr: m.addr, ledger: newFakeLedger(), logs: m.logs}
 	first := m.dial(t, "hub-1", "")
-	l, err := mqttlink.New(mqttlink.Config{Ledger: e.ledger, Transport: first, Log: m.logs.logger()})
+	l, err := mqttlink.New(mqttlink.Config{Ledger: e.ledger, Transport: first, Log: m.logs.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

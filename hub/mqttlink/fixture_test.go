@@ -1,12 +1,10 @@
 package mqttlink_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"runtime"
 	"sync"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/hexiao/hexiao/hub"
 	"github.com/hexiao/hexiao/hub/broker"
 	"github.com/hexiao/hexiao/hub/mqttlink"
+	"github.com/hexiao/hexiao/internal/testlog"
 	"github.com/hexiao/hexiao/protocol"
 )
 
@@ -157,27 +156,8 @@ func (f *fakeLedger) next(t *testing.T) call {
 	}
 }
 
-// logBuffer collects log output; safe for concurrent use after the test.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
+// logBuffer collects log output.
+type logBuffer = testlog.Buffer
 
 // env is a broker (embedded or external), a fake Ledger and a Link.
 type env struct {
@@ -192,7 +172,7 @@ type env struct {
 func embeddedEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{ledger: newFakeLedger(), logs: &logBuffer{}}
-	b, err := broker.New(broker.Config{Addr: "127.0.0.1:0", Directory: directory{}, Log: e.logs.logger().With("part", "broker")})
+	b, err := broker.New(broker.Config{Addr: "127.0.0.1:0", Directory: directory{}, Log: e.logs.Logger().With("part", "broker")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +194,7 @@ func (e *env) startLink(t *testing.T, tr mqttlink.Transport, cfg mqttlink.Config
 	t.Helper()
 	cfg.Ledger, cfg.Transport = e.ledger, tr
 	if cfg.Log == nil {
-		cfg.Log = e.logs.logger().With("part", "mqttlink")
+		cfg.Log = e.logs.Logger().With("part", "mqttlink")
 	}
 	l, err := mqttlink.New(cfg)
 	if err != nil {

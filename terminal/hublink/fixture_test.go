@@ -1,7 +1,6 @@
 package hublink_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +19,7 @@ import (
 	"github.com/hexiao/hexiao/hub/mqttlink"
 	hubsqlite "github.com/hexiao/hexiao/hub/sqlite"
 	"github.com/hexiao/hexiao/hub/web"
+	"github.com/hexiao/hexiao/internal/testlog"
 	"github.com/hexiao/hexiao/protocol"
 	"github.com/hexiao/hexiao/terminal"
 	"github.com/hexiao/hexiao/terminal/hublink"
@@ -52,32 +51,8 @@ var ctx = context.Background()
 // adminToken is the fixture web server's admin token.
 const adminToken = "fixture-admin-token-0123456789"
 
-// logBuffer collects log output, safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// count returns how many log lines contain s.
-func (l *logBuffer) count(s string) int {
-	return strings.Count(l.String(), s)
-}
-
-func (l *logBuffer) logger(part string) *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug})).With("part", part)
-}
+// logBuffer collects log output.
+type logBuffer = testlog.Buffer
 
 // eventually polls cond until it holds, failing the test after wait with
 // what cond last said.
@@ -236,7 +211,7 @@ type hubOptions struct {
 func newHub(tb testing.TB, o hubOptions) *hubEnv {
 	tb.Helper()
 	h := &hubEnv{tb: tb, logs: &logBuffer{}, disconnectRevoked: o.DisconnectRevoked, secrets: map[string]string{}}
-	log := h.logs.logger
+	log := func(part string) *slog.Logger { return h.logs.Logger().With("part", part) }
 	if o.Quiet {
 		log = func(string) *slog.Logger { return slog.New(slog.DiscardHandler) }
 	}
@@ -288,7 +263,7 @@ func newHub(tb testing.TB, o hubOptions) *hubEnv {
 // start runs a new mqttlink on the broker and waits until it listens.
 func (h *hubEnv) start() {
 	h.tb.Helper()
-	cfg := mqttlink.Config{Ledger: h.ledger, Transport: mqttlink.Embedded(h.br), Log: h.logs.logger("mqttlink")}
+	cfg := mqttlink.Config{Ledger: h.ledger, Transport: mqttlink.Embedded(h.br), Log: h.logs.Logger().With("part", "mqttlink")}
 	if h.disconnectRevoked {
 		cfg.OnRevoked = h.br.Disconnect
 	}
@@ -563,7 +538,7 @@ func (h *hubEnv) newTerm(id, store string, edit func(*hublink.Options, *terminal
 	if edit != nil {
 		edit(&t.opt, &t.ecfg)
 	}
-	st, err := sqlite.Open(ctx, dir, t.logs.logger("store"))
+	st, err := sqlite.Open(ctx, dir, t.logs.Logger().With("part", "store"))
 	if err != nil {
 		h.tb.Fatal(err)
 	}
@@ -586,7 +561,7 @@ func (t *term) relink() {
 	var eng *terminal.Engine
 	opt := t.opt
 	if opt.Log == nil {
-		opt.Log = t.logs.logger("hublink")
+		opt.Log = t.logs.Logger().With("part", "hublink")
 	}
 	opt.Online = func() bool { return eng.Online() }
 	opt.Forced = func() bool { return eng.ForcedOffline() }
@@ -607,7 +582,7 @@ func (t *term) relink() {
 	if err != nil {
 		t.tb.Fatal(err)
 	}
-	eng = terminal.New(t.st, link, time.Now, t.ecfg, t.logs.logger("engine"))
+	eng = terminal.New(t.st, link, time.Now, t.ecfg, t.logs.Logger().With("part", "engine"))
 	eng.SetReachable(false) // until the hub answers
 	t.link, t.eng = link, eng
 }

@@ -228,7 +228,7 @@ func TestResendFromWatermark(t *testing.T) {
 			tm.start()
 			restore()
 			tm.waitAcked()
-			if n := tm.logs.count("re-sending from the watermark"); n == 0 {
+			if n := tm.logs.Count("re-sending from the watermark"); n == 0 {
 				t.Error("the terminal never re-sent from the watermark")
 			}
 			if c.check != nil {
@@ -465,7 +465,7 @@ func TestRevoked(t *testing.T) {
 		}
 		err := tm.waitRun()
 		checkWiped(t, h, tm, err, ids[1], 1)
-		if tm.logs.count("the hub says this terminal is revoked") == 0 {
+		if tm.logs.Count("the hub says this terminal is revoked") == 0 {
 			t.Error("the wipe did not come from the hub's answer to the refused login")
 		}
 	})
@@ -488,7 +488,7 @@ func TestRevoked(t *testing.T) {
 		}
 		err := tm.waitRun()
 		checkWiped(t, h, tm, err, ids[1], 1)
-		if tm.logs.count("the hub says this terminal is revoked") != 0 {
+		if tm.logs.Count("the hub says this terminal is revoked") != 0 {
 			t.Error("the wipe came from a refused login; this test is about the feed")
 		}
 	})
@@ -506,7 +506,7 @@ func TestRevoked(t *testing.T) {
 		tm.relink()
 		tm.start()
 		eventually(t, "two refused logins", func() (bool, string) {
-			n := tm.logs.count("the broker refuses this terminal's login")
+			n := tm.logs.Count("the broker refuses this terminal's login")
 			return n >= 2, fmt.Sprintf("%d refusals", n)
 		})
 		if err := tm.stop(); err != nil {
@@ -616,7 +616,7 @@ func TestAckHashMismatch(t *testing.T) {
 	if acked, _ := tm.st.Acked(ctx); acked != 0 {
 		t.Fatalf("watermark %d after a mismatched ack, want 0", acked)
 	}
-	if tm.logs.count("ack not applied") == 0 {
+	if tm.logs.Count("ack not applied") == 0 {
 		t.Error("the mismatch is not logged")
 	}
 	h.ledger.badHash.Store(false)

@@ -95,8 +95,7 @@ func (h *Hub) Login(terminal string, password []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(password)
-	if len(t.Secret) != len(sum) || subtle.ConstantTimeCompare(sum[:], t.Secret) != 1 {
+	if !t.passwordIs(password) {
 		return "", errors.New("wrong password")
 	}
 	if t.Status != TerminalActive {
@@ -272,9 +271,15 @@ func (h *Hub) TerminalStatus(ctx context.Context, id string, password []byte) (T
 	if err != nil && !errors.Is(err, ErrNotFound) && AsError(err) == nil {
 		return "", err
 	}
-	sum := sha256.Sum256(password)
-	if err != nil || len(t.Secret) != len(sum) || subtle.ConstantTimeCompare(sum[:], t.Secret) != 1 {
+	if err != nil || !t.passwordIs(password) {
 		return "", notFound("no terminal %q with that password", id)
 	}
 	return t.Status, nil
+}
+
+// passwordIs reports, in constant time, whether password is t's MQTT
+// password (the hub keeps its SHA-256).
+func (t Terminal) passwordIs(password []byte) bool {
+	sum := sha256.Sum256(password)
+	return len(t.Secret) == len(sum) && subtle.ConstantTimeCompare(sum[:], t.Secret) == 1
 }

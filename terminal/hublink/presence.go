@@ -80,7 +80,9 @@ func (l *Link) contact(ctx context.Context, s *syncState) {
 			s.contactRec = now
 		}
 	}
-	off := l.Status().Offset
+	l.statusMu.Lock()
+	off := l.status.Offset
+	l.statusMu.Unlock()
 	if d := off - s.offsetRec; d > time.Second || d < -time.Second {
 		if err := l.store.SetClockOffset(ctx, off); err == nil {
 			s.offsetRec = off

@@ -12,6 +12,7 @@ PACKAGES=(
 	libc6-dev  # cgo headers
 	git        # version stamping, gofmt file list
 	ca-certificates
+	socat      # pty pairs for the serial driver tests (scanner, ECR, printer)
 	mosquitto  # external broker for hub/mqttlink tests (each starts its own on a free port; never the system service on 1883)
 )
 

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -252,14 +253,25 @@ type Redemption struct {
 	Voids    *protocol.EventRef `json:"voids,omitempty"`
 	Note     string             `json:"note,omitempty"`
 	Flags    []Flag             `json:"flags,omitempty"`
+	Z        *protocol.ZReport  `json:"z,omitempty"` // a z_report's totals
 	Hash     protocol.Hash      `json:"hash"`
 }
 
-// RedemptionOf shows an event.
+// RedemptionOf shows an event. A z_report's totals are read from its signed
+// body, which the ledger keeps whole.
 func RedemptionOf(e Event) Redemption {
+	z := e.Z
+	if e.Kind == protocol.KindZReport && z == nil && len(e.Body) > 0 {
+		var b struct {
+			Z *protocol.ZReport `json:"z"`
+		}
+		if json.Unmarshal(e.Body, &b) == nil {
+			z = b.Z
+		}
+	}
 	return Redemption{Terminal: e.Terminal, Seq: e.Seq, Kind: e.Kind, Reason: e.Reason, At: e.At, Received: e.Received, HubAt: e.HubAt,
 		Store: e.Store, Cashier: e.Cashier, Mode: e.Mode, Entry: e.Entry, Code: e.Code, Campaign: e.Campaign,
-		Uses: e.Uses, Amount: e.Amount, OrderRef: e.OrderRef, Voids: e.Voids, Note: e.Note, Flags: e.Flags, Hash: e.Hash}
+		Uses: e.Uses, Amount: e.Amount, OrderRef: e.OrderRef, Voids: e.Voids, Note: e.Note, Flags: e.Flags, Z: z, Hash: e.Hash}
 }
 
 // RedemptionPage is how many rows Redemptions reads in one read

@@ -51,7 +51,7 @@ func (w *writer) apply(t *Terminal, se protocol.SignedEvent, e protocol.Event, c
 		}
 	}
 	w.insert(rec)
-	if e.Kind != protocol.KindAttempt {
+	if e.Kind == protocol.KindRedemption || e.Kind == protocol.KindVoid {
 		w.events = append(w.events, rec)
 	}
 	return nil

@@ -154,6 +154,13 @@ func TestSignEventRefusesInvalid(t *testing.T) {
 		{"amount too large", func(e *Event) { e.Amount = MaxMoney + 1 }, "must be in range"},
 		{"void of itself", func(e *Event) { e.Kind, e.Voids = KindVoid, &EventRef{Terminal: e.Terminal, Seq: e.Seq} }, "not an earlier event"},
 		{"dynamic without step", func(e *Event) { e.Format = FormatDynamic }, "TOTP step"},
+		{"z without totals", func(e *Event) { *e = zEvent(e); e.Z = nil }, "z is set exactly"},
+		{"z on a redemption", func(e *Event) { e.Z = &ZReport{Number: 1, From: 1} }, "z is set exactly"},
+		{"z with a code", func(e *Event) { z := zEvent(e); z.Code = e.Code; *e = z }, "names no code"},
+		{"z number 0", func(e *Event) { *e = zEvent(e); e.Z.Number = 0 }, "want number ≥ 1"},
+		{"z covers itself", func(e *Event) { *e = zEvent(e); e.Z.To = e.Seq }, "want number ≥ 1"},
+		{"z negative", func(e *Event) { *e = zEvent(e); e.Z.Value = -1 }, "must not be negative"},
+		{"z counts too many", func(e *Event) { *e = zEvent(e); e.Z.Redemptions = 2 }, "counts more events"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,6 +174,28 @@ func TestSignEventRefusesInvalid(t *testing.T) {
 	}
 	if _, err := SignEvent(fixTerminal[:10], &base); err == nil {
 		t.Error("SignEvent accepted a short key")
+	}
+}
+
+// zEvent turns e into a valid z_report at seq 3 closing seqs 1..2.
+func zEvent(e *Event) Event {
+	z := *e
+	z.Seq, z.Prev = 3, Hash{1}
+	z.Kind, z.Code, z.Format, z.Campaign, z.Uses, z.Amount, z.Step = KindZReport, "", "", "", 0, 0, 0
+	z.Z = &ZReport{Number: 1, From: 1, To: 2, Redemptions: 1, Uses: 1, Value: 500, Refused: 1}
+	return z
+}
+
+func TestZReportValid(t *testing.T) {
+	base := fixEvent(1, Hash{})
+	z := zEvent(&base)
+	if err := z.Validate(); err != nil {
+		t.Fatalf("valid z_report: %v", err)
+	}
+	empty := z
+	empty.Z = &ZReport{Number: 2, From: 3, To: 2} // nothing since the last Z
+	if err := empty.Validate(); err != nil {
+		t.Fatalf("empty z_report: %v", err)
 	}
 }
 

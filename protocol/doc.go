@@ -38,11 +38,11 @@
 //
 // # Events and the chain
 //
-// A terminal's journal is a sequence of Events (redemption, void, attempt)
-// numbered by Seq from 1, identified everywhere by terminal:seq. Each event's
-// Prev is the SHA-256 of the previous event's body bytes; each body is signed
-// with the terminal's Ed25519 key. A SignedEvent keeps the exact body bytes,
-// which must be canonical (what encoding/json makes of the event), so hashes
+// A terminal's journal is a sequence of Events (redemption, void, attempt,
+// z_report) numbered by Seq from 1, identified everywhere by terminal:seq.
+// Each event's Prev is the SHA-256 of the previous event's body bytes; each
+// body is signed with the terminal's Ed25519 key. A SignedEvent keeps the
+// exact body bytes, which must be canonical (what encoding/json makes of the event), so hashes
 // and signatures never depend on re-encoding and every JSON reader sees the
 // same event. VerifyChain checks a segment against the last verified head
 // and reports exactly where and how it breaks (gap, fork, stale, bad

@@ -21,7 +21,26 @@ const (
 	KindRedemption EventKind = "redemption" // uses consumed; reason accepted
 	KindVoid       EventKind = "void"       // a redemption undone; reason accepted
 	KindAttempt    EventKind = "attempt"    // a refused scan; reason says why
+	KindZReport    EventKind = "z_report"   // a terminal closed its day: Z holds the totals
 )
+
+// ZReport is what a z_report event records: the terminal's numbered close
+// of the period since its previous Z report (the X totals at that moment).
+// The totals count the events with seq From..To; a report over no events
+// has From = To + 1.
+type ZReport struct {
+	Number      int    `json:"number"` // 1, 2, … per terminal
+	From        uint64 `json:"from"`   // first seq covered
+	To          uint64 `json:"to"`     // last seq covered
+	Redemptions int    `json:"redemptions"`
+	Uses        int    `json:"uses"`
+	Value       int64  `json:"value"` // fen
+	Voids       int    `json:"voids"`
+	VoidedUses  int    `json:"voided_uses"`
+	VoidedValue int64  `json:"voided_value"` // fen
+	Offline     int    `json:"offline"`      // redemptions decided offline
+	Refused     int    `json:"refused"`      // attempts
+}
 
 // Mode is how a decision was made: with the hub's claim or from the
 // terminal's cache alone.
@@ -124,6 +143,7 @@ type Event struct {
 	IdemKey  string    `json:"idem_key,omitempty"` // the register's idempotency key
 	Voids    *EventRef `json:"voids,omitempty"`    // the redemption a void undoes
 	Note     string    `json:"note,omitempty"`     // void reason, attempt detail
+	Z        *ZReport  `json:"z,omitempty"`        // a z_report's totals
 }
 
 // Ref returns the event's identity.
@@ -194,6 +214,9 @@ func (e *Event) Validate() error {
 			return fmt.Errorf("event %s: order_ref, idem_key and note must be valid UTF-8 of at most %d bytes", ref, MaxNoteLen)
 		}
 	}
+	if (e.Kind == KindZReport) != (e.Z != nil) {
+		return fmt.Errorf("event %s: z is set exactly on a z_report", ref)
+	}
 	switch e.Kind {
 	case KindRedemption, KindVoid:
 		if e.Reason != Accepted {
@@ -223,8 +246,29 @@ func (e *Event) Validate() error {
 		if e.Voids != nil || e.Uses != 0 {
 			return fmt.Errorf("event %s: an attempt consumes no uses and voids nothing", ref)
 		}
+	case KindZReport:
+		return e.validateZ(ref)
 	default:
-		return fmt.Errorf("event %s: kind %q, want redemption, void or attempt", ref, e.Kind)
+		return fmt.Errorf("event %s: kind %q, want redemption, void, attempt or z_report", ref, e.Kind)
+	}
+	return nil
+}
+
+func (e *Event) validateZ(ref string) error {
+	z := e.Z
+	if e.Reason != Accepted || e.Code != "" || e.Campaign != "" || e.Format != "" || e.Uses != 0 || e.Amount != 0 || e.Voids != nil {
+		return fmt.Errorf("event %s: a z_report is accepted and names no code, campaign, uses or amount", ref)
+	}
+	if z.Number < 1 || z.From < 1 || z.From > z.To+1 || z.To >= e.Seq {
+		return fmt.Errorf("event %s: z_report number %d covers seq %d..%d, want number ≥ 1 and 1 ≤ from ≤ to+1 ≤ seq", ref, z.Number, z.From, z.To)
+	}
+	for _, n := range [...]int64{int64(z.Redemptions), int64(z.Uses), int64(z.Voids), int64(z.VoidedUses), int64(z.Offline), int64(z.Refused), z.Value, z.VoidedValue} {
+		if n < 0 {
+			return fmt.Errorf("event %s: z_report counts and values must not be negative", ref)
+		}
+	}
+	if span := z.To + 1 - z.From; uint64(z.Redemptions)+uint64(z.Voids)+uint64(z.Refused) > span || z.Offline > z.Redemptions {
+		return fmt.Errorf("event %s: z_report counts more events than seq %d..%d holds", ref, z.From, z.To)
 	}
 	return nil
 }

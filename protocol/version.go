@@ -7,11 +7,16 @@ import (
 )
 
 // Version is the protocol version this build speaks. Bump the minor version
-// only for optional fields an older peer may ignore (it decodes and drops
-// them); bump the major version for anything an older peer must understand
-// to stay safe: a new reason, event kind, change kind, topic or required
-// field. An older terminal therefore never meets a value it cannot act on.
-const Version = "1.0.0"
+// for optional fields an older peer may ignore (it decodes and drops them),
+// and for a new event kind: events only travel from terminal to hub, and
+// CheckCompatible serves a terminal only from a hub of at least its minor
+// version, so no hub meets a kind it does not know. Bump the major version
+// for anything else an older peer must understand to stay safe: a new
+// reason, change kind, topic or required field. An older terminal
+// therefore never meets a value it cannot act on.
+//
+// 1.1.0 added the z_report event kind and Event.Z.
+const Version = "1.1.0"
 
 // WireVersion is the value of the "v" field in every message and event body:
 // the major protocol version. Decoders refuse any other value.

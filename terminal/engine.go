@@ -70,6 +70,10 @@ type Store interface {
 	// Redemption returns one of this terminal's journal events and the uses
 	// already voided of it.
 	Redemption(ctx context.Context, seq uint64) (protocol.Event, int, error)
+	// LastZ returns the last z_report event, or ErrNotFound before the first.
+	LastZ(ctx context.Context) (protocol.Event, error)
+	// EventsAfter returns the journal's events after seq, in order.
+	EventsAfter(ctx context.Context, seq uint64) ([]protocol.Event, error)
 }
 
 // HubLink asks the hub to arbitrate a claim. It returns an error when the

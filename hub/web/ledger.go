@@ -130,8 +130,8 @@ func (s *Server) listRedemptions(w http.ResponseWriter, r *http.Request) {
 	if k := q.Get("kind"); k != "" {
 		for _, name := range strings.Split(k, ",") {
 			kind := protocol.EventKind(strings.TrimSpace(name))
-			if kind != protocol.KindRedemption && kind != protocol.KindVoid && kind != protocol.KindAttempt {
-				bad(fmt.Errorf("kind=%q: want redemption, void or attempt (comma-separated)", name))
+			if kind != protocol.KindRedemption && kind != protocol.KindVoid && kind != protocol.KindAttempt && kind != protocol.KindZReport {
+				bad(fmt.Errorf("kind=%q: want redemption, void, attempt or z_report (comma-separated)", name))
 				return
 			}
 			f.Kinds = append(f.Kinds, kind)

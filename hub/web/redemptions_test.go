@@ -271,3 +271,26 @@ func (w *viewCheckWriter) Write(p []byte) (int, error) {
 	}
 	return w.body.Write(p)
 }
+
+// A terminal's Z report reaches the ledger whole: listed by kind=z_report
+// with its totals, never among the redemptions and voids listed by default.
+func TestZReportInLedger(t *testing.T) {
+	f := newFixture(t)
+	f.seed()
+	tm := f.terminal("t1", "s1")
+	at := time.Now().UTC().Truncate(time.Second)
+	f.journal(tm, []protocol.Event{
+		{Kind: protocol.KindAttempt, At: at, Mode: protocol.ModeOffline, Reason: protocol.Malformed, Note: "no code"},
+		{Kind: protocol.KindZReport, At: at.Add(time.Minute), Cashier: "m1", Mode: protocol.ModeOffline, Reason: protocol.Accepted,
+			Z: &protocol.ZReport{Number: 1, From: 1, To: 1, Refused: 1}},
+	})
+	var zs, def []hub.Redemption
+	f.call("GET", "/api/v1/redemptions?kind=z_report", "", http.StatusOK, &zs)
+	if len(zs) != 1 || zs[0].Seq != 2 || zs[0].Z == nil || zs[0].Z.Number != 1 || zs[0].Z.Refused != 1 || zs[0].Z.To != 1 {
+		t.Fatalf("kind=z_report: %+v, want seq 2 with Z number 1 covering seq 1 with 1 refused", zs)
+	}
+	f.call("GET", "/api/v1/redemptions", "", http.StatusOK, &def)
+	if len(def) != 0 {
+		t.Errorf("default listing %+v, want no rows (an attempt and a Z report)", def)
+	}
+}

@@ -346,27 +346,22 @@ func (s *Store) verifyJournal(ctx context.Context) error {
 	return nil
 }
 
-// NextZ returns the next Z-report number and records it as taken, so Z
-// numbers never repeat even across restarts.
-func (s *Store) NextZ(ctx context.Context) (int, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+// LastZ returns this terminal's last Z report, or terminal.ErrNotFound
+// before the first.
+func (s *Store) LastZ(ctx context.Context) (protocol.Event, error) {
+	evs, err := s.events(ctx, "z report", "SELECT seq, body FROM journal WHERE kind = 'z_report' ORDER BY seq DESC LIMIT 1")
 	if err != nil {
-		return 0, fmt.Errorf("z number: %w", err)
+		return protocol.Event{}, err
 	}
-	defer tx.Rollback()
-	var n int
-	err = tx.QueryRowContext(ctx, "SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'z_number'").Scan(&n)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("z number: %w", err)
+	if len(evs) == 0 {
+		return protocol.Event{}, terminal.ErrNotFound
 	}
-	n++
-	if err := setMeta(ctx, tx, "z_number", strconv.Itoa(n)); err != nil {
-		return 0, fmt.Errorf("z number: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("z number: %w", err)
-	}
-	return n, nil
+	return evs[0], nil
+}
+
+// EventsAfter returns the journal's events after seq, in order.
+func (s *Store) EventsAfter(ctx context.Context, seq uint64) ([]protocol.Event, error) {
+	return s.events(ctx, fmt.Sprintf("events after %d", seq), "SELECT seq, body FROM journal WHERE seq > ? ORDER BY seq", seq)
 }
 
 // FeedCursor is the last hub feed seq the cache reflects.
@@ -384,9 +379,14 @@ func (s *Store) FeedCursor(ctx context.Context) (uint64, error) {
 // Day returns the events of one business day (YYYY-MM-DD in the store's
 // zone), in order.
 func (s *Store) Day(ctx context.Context, day string) ([]protocol.Event, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT seq, body FROM journal WHERE day = ? ORDER BY seq", day)
+	return s.events(ctx, "day "+day, "SELECT seq, body FROM journal WHERE day = ? ORDER BY seq", day)
+}
+
+// events decodes the journal rows query selects (seq, body).
+func (s *Store) events(ctx context.Context, what, query string, args ...any) ([]protocol.Event, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read day %s: %w", day, err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []protocol.Event
@@ -397,7 +397,7 @@ func (s *Store) Day(ctx context.Context, day string) ([]protocol.Event, error) {
 			e    protocol.Event
 		)
 		if err := rows.Scan(&seq, &body); err != nil {
-			return nil, fmt.Errorf("read day %s: %w", day, err)
+			return nil, fmt.Errorf("read %s: %w", what, err)
 		}
 		if err := json.Unmarshal(body, &e); err != nil {
 			return nil, &CorruptError{Seq: seq, Problem: err.Error()}

@@ -275,24 +275,6 @@ func TestOpenRefusesLooseKeyFile(t *testing.T) {
 	}
 }
 
-func TestZNumbersNeverRepeat(t *testing.T) {
-	ctx := context.Background()
-	st, dir := termtest.Open(t, termtest.Snapshot{})
-	for want := 1; want <= 2; want++ {
-		if n, err := st.NextZ(ctx); err != nil || n != want {
-			t.Fatalf("NextZ = %d, %v; want %d", n, err, want)
-		}
-	}
-	st.Close()
-	st2, err := reopen(t, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n, err := st2.NextZ(ctx); err != nil || n != 3 {
-		t.Errorf("NextZ after restart = %d, %v; want 3", n, err)
-	}
-}
-
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 // TestDurableSettings: WAL and synchronous=FULL on the connection that

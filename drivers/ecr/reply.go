@@ -298,10 +298,7 @@ func DecodeReply(p []byte) (Reply, error) {
 	if rerr != nil {
 		return Reply{}, fmt.Errorf("ecr reply: %s", strings.TrimPrefix(rerr.Error(), "ecr request: "))
 	}
-	keys, ok := replyKeys[cmd]
-	if !ok && cmd != CmdError {
-		return Reply{}, fmt.Errorf("ecr reply: unknown command %s", cmd)
-	}
+	keys, known := replyKeys[cmd] // a refusal names an unknown command as the request did
 	r := Reply{Command: cmd}
 	var haveResult, haveReason bool
 	for _, f := range fields {
@@ -333,8 +330,8 @@ func DecodeReply(p []byte) (Reply, error) {
 	if !haveResult || !haveReason {
 		return Reply{}, fmt.Errorf("ecr reply: RESULT and REASON are required")
 	}
-	if cmd == CmdError && r.Result == ResultOK {
-		return Reply{}, fmt.Errorf("ecr reply: an ERROR reply cannot be ok")
+	if !known && r.Result == ResultOK {
+		return Reply{}, fmt.Errorf("ecr reply: %s is not a command, so its reply cannot be ok", cmd)
 	}
 	return r, nil
 }

@@ -50,7 +50,7 @@ func goRun(t testing.TB, name string, f func(ctx context.Context) error) {
 // idempotency key, like the engine's, and a count of how many times each
 // COMMIT reached it.
 type fakeTerminal struct {
-	mu      sync.Mutex // guards everything below
+	mu      sync.Mutex       // guards everything below
 	calls   map[string]int   // COMMIT executions per key
 	journal map[string]Reply // the first decision per key
 	last    string           // key of the last COMMIT or REVERSE
@@ -260,7 +260,14 @@ type relay struct {
 	mu       sync.Mutex // guards blackout and counts
 	blackout [2]bool    // per direction: drop everything
 	counts   map[faultKind]int
+
+	next [2][2]int // per direction, the next frame and ACK fault; owned by that direction's pump
 }
+
+var (
+	frameFaults = []faultKind{faultDropFrame, faultChecksum, faultDropByte, faultStall, faultDuplicate, faultGarbage}
+	ackFaults   = []faultKind{faultDropAck, faultAckToNak}
+)
 
 const (
 	toServer   = 0 // register → terminal
@@ -329,7 +336,7 @@ func (r *relay) pump(ctx context.Context, from, to *serialport.Port, dir int) er
 func (r *relay) forward(to *serialport.Port, u []byte, dir int, rng *rand.Rand) error {
 	// Draw the same numbers for every unit so the schedule does not
 	// depend on which faults applied.
-	roll, pick, pos := rng.Float64(), rng.IntN(6), rng.IntN(1<<16)
+	roll, pos := rng.Float64(), rng.IntN(1<<16)
 	r.mu.Lock()
 	black, otherBlack := r.blackout[dir], r.blackout[1-dir]
 	r.mu.Unlock()
@@ -337,13 +344,17 @@ func (r *relay) forward(to *serialport.Port, u []byte, dir int, rng *rand.Rand) 
 		r.count(faultBlackout)
 		return nil
 	}
+	// When a unit is faulted comes from the seeded roll; which fault, in
+	// turn from each unit kind's list, so every kind comes up.
 	fault := faultNone
 	if !otherBlack && roll < r.rate {
 		switch {
 		case len(u) > 1 && u[0] == STX:
-			fault = []faultKind{faultDropFrame, faultChecksum, faultDropByte, faultStall, faultDuplicate, faultGarbage}[pick]
+			fault = frameFaults[r.next[dir][0]%len(frameFaults)]
+			r.next[dir][0]++
 		case u[0] == ACK:
-			fault = []faultKind{faultDropAck, faultAckToNak}[pick%2]
+			fault = ackFaults[r.next[dir][1]%len(ackFaults)]
+			r.next[dir][1]++
 		case u[0] == NAK:
 			fault = faultDropNak
 		}

@@ -105,7 +105,7 @@ func (e *Engine) replay(ctx context.Context, key string) (Decision, bool, error)
 	if ev.Campaign != "" {
 		p.Campaign, _ = e.store.Campaign(ctx, ev.Campaign)
 	}
-	return Decision{Preview: p, Mode: ev.Mode, Event: ev.Ref(), UsesLeft: p.Code.UsesLeft, At: ev.At}, true, nil
+	return Decision{Preview: p, Mode: ev.Mode, Event: ev.Ref(), UsesLeft: p.Code.UsesLeft, At: ev.At, Replayed: true}, true, nil
 }
 
 // event returns the event a decision records, without seq and prev.

@@ -237,6 +237,9 @@ type Decision struct {
 	// Err is set when the decision could not be journaled (reason
 	// cannot_record, or a refusal whose attempt event was lost).
 	Err error
+	// Replayed says the register's idempotency key was used before: this
+	// is that earlier decision, not a new one.
+	Replayed bool
 }
 
 // Accepted reports whether the customer is served.

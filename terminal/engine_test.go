@@ -403,8 +403,9 @@ func TestIdempotencyKey(t *testing.T) {
 	in := terminal.Input{Text: secret(2), Uses: 2, IdemKey: "POS-77-1", OrderRef: "POS-77"}
 	first := eng.Commit(ctx, in)
 	again := eng.Commit(ctx, in)
-	if first.Reason != protocol.Accepted || again.Reason != protocol.Accepted || again.Event != first.Event || again.Uses != 2 {
-		t.Fatalf("first %s %v, retry %s %v", first.Reason, first.Event, again.Reason, again.Event)
+	if first.Reason != protocol.Accepted || again.Reason != protocol.Accepted || again.Event != first.Event || again.Uses != 2 ||
+		first.Replayed || !again.Replayed {
+		t.Fatalf("first %s %v replayed %v, retry %s %v replayed %v", first.Reason, first.Event, first.Replayed, again.Reason, again.Event, again.Replayed)
 	}
 	_, id := termtest.Secret(2)
 	if c, _ := st.CodeByID(ctx, id); c.UsesLeft != 8 || st.Head().Seq != 1 {

@@ -410,6 +410,10 @@ type redemption struct {
 	Code     string   `json:"code"`
 	Uses     int      `json:"uses"`
 	Flags    []string `json:"flags"`
+	Z        *struct {
+		Number      int `json:"number"`
+		Redemptions int `json:"redemptions"`
+	} `json:"z"`
 }
 
 func (r redemption) ref() string { return r.Terminal + ":" + strconv.FormatUint(r.Seq, 10) }
@@ -556,6 +560,15 @@ type answer struct {
 	ForcedOffline bool   `json:"forced_offline"`
 	Sync          string `json:"sync"`
 	Outbox        uint64 `json:"outbox"`
+	Report        *struct {
+		Kind    string `json:"kind"`
+		Number  int    `json:"number"`
+		EventID string `json:"event_id"`
+		Totals  struct {
+			Redemptions int `json:"redemptions"`
+			Refused     int `json:"refused"`
+		} `json:"totals"`
+	} `json:"report"`
 
 	at time.Time // when the test read it
 }

@@ -62,8 +62,18 @@ func twoStores(t *testing.T, h *hubProc, enrollTerm func(store, id string) *term
 	if d := hb.scan(y.Code); d.Verdict != "rejected" || d.Reason != "used_up" || d.Mode != "offline" {
 		t.Fatalf("B, forced offline, scans y: got %s/%s mode %s, want rejected used_up offline", d.Verdict, d.Reason, d.Mode)
 	}
+	// A closes its day: the numbered Z report is a journaled event that
+	// reaches the hub like any other.
+	z := ha.control(map[string]string{"cmd": "z", "manager": "M1"})
+	if !z.OK || z.Report == nil || z.Report.Kind != "z" || z.Report.Number != 1 || z.Report.Totals.Redemptions != 2 {
+		t.Fatalf("Z report at A: %+v (report %+v), want Z 1 with 2 redemptions", z, z.Report)
+	}
 	ha.finish()
 	hb.finish()
+	if zs := h.redemptions("kind=z_report"); len(zs) != 1 || zs[0].Terminal != "T1" || zs[0].ref() != z.Report.EventID ||
+		zs[0].Z == nil || zs[0].Z.Number != 1 || zs[0].Z.Redemptions != 2 {
+		t.Errorf("hub's z reports %+v, want A's Z 1 (%s) with 2 redemptions", zs, z.Report.EventID)
+	}
 
 	// The hub saw each code redeemed once, by A; B's refusals as attempts
 	// (y's decided offline); and nothing over-redeemed.

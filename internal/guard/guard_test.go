@@ -101,8 +101,8 @@ func rules(mod string) []rule {
 			forbidden: anyDep(under(mod+"/terminal", mod+"/drivers", "fyne.io")),
 		},
 		{
-			name:    "terminal/ui never depends on SQL or MQTT",
-			applies: under(mod + "/terminal/ui"),
+			name:    "terminal/ui and terminal/counter never depend on SQL or MQTT",
+			applies: under(mod+"/terminal/ui", mod+"/terminal/counter"),
 			forbidden: anyDep(under(
 				"database/sql",
 				"github.com/mattn/go-sqlite3",
@@ -431,8 +431,8 @@ func TestCheck(t *testing.T) {
 				pkg{ImportPath: fakeUI + "/views", Deps: []string{"database/sql/driver", "github.com/mochi-mqtt/server/v2", "fyne.io/fyne/v2"}},
 			),
 			want: []string{
-				"terminal/ui never depends on SQL or MQTT: " + fakeUI + "/views -> database/sql/driver",
-				"terminal/ui never depends on SQL or MQTT: " + fakeUI + "/views -> github.com/mochi-mqtt/server/v2",
+				"terminal/ui and terminal/counter never depend on SQL or MQTT: " + fakeUI + "/views -> database/sql/driver",
+				"terminal/ui and terminal/counter never depend on SQL or MQTT: " + fakeUI + "/views -> github.com/mochi-mqtt/server/v2",
 			},
 		},
 		{
@@ -466,7 +466,7 @@ func TestCheck(t *testing.T) {
 			want: []string{
 				"in terminal, only terminal/hublink imports paho: " + fakeTerminal + "/ui -> " + pahoV5 + "/paho",
 				"only drivers/serialport imports go.bug.st/serial: " + fakeScanner + " -> " + goSerial,
-				"terminal/ui never depends on SQL or MQTT: " + fakeTerminal + "/ui -> " + pahoV5 + "/paho",
+				"terminal/ui and terminal/counter never depend on SQL or MQTT: " + fakeTerminal + "/ui -> " + pahoV5 + "/paho",
 			},
 		},
 	}

@@ -57,11 +57,11 @@ func (s *Store) Slips(ctx context.Context, from, to uint64) (map[uint64]SlipStat
 	return out, rows.Err()
 }
 
-// Unprinted lists the redemptions and voids of a business day whose slip
+// Unprinted lists the redemptions of a business day whose slip
 // never printed (tried and failed, or never tried), oldest first.
 func (s *Store) Unprinted(ctx context.Context, day string) ([]protocol.Event, error) {
 	return s.events(ctx, "unprinted slips of "+day, `SELECT j.seq, j.body FROM journal j
 		LEFT JOIN slips p ON p.seq = j.seq
-		WHERE j.day = ? AND j.kind IN ('redemption', 'void') AND coalesce(p.printed, 0) = 0
+		WHERE j.day = ? AND j.kind = 'redemption' AND coalesce(p.printed, 0) = 0
 		ORDER BY j.seq`, day)
 }

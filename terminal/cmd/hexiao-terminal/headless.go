@@ -1,19 +1,20 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
+	"github.com/hexiao/hexiao/drivers/ecr"
+	"github.com/hexiao/hexiao/drivers/escpos"
+	"github.com/hexiao/hexiao/drivers/serialport"
 	"github.com/hexiao/hexiao/protocol"
 	"github.com/hexiao/hexiao/terminal"
+	"github.com/hexiao/hexiao/terminal/counter"
 	"github.com/hexiao/hexiao/terminal/hublink"
 	"github.com/hexiao/hexiao/terminal/sqlite"
 )
@@ -40,16 +41,19 @@ type decisionLine struct {
 	FaceValue     int64           `json:"face_value,omitempty"`
 	Amount        int64           `json:"amount,omitempty"`
 	At            time.Time       `json:"at"`
-	Error         string          `json:"error,omitempty"` // the decision could not be journaled
+	Error         string          `json:"error,omitempty"`  // the decision could not be journaled
+	Source        string          `json:"source,omitempty"` // scanner or ecr; stdin when empty
 }
 
 // inputLine is the JSON form of an input line. Cmd, when set, makes it a
 // control line: offline or online (a manager's force-offline switch, with
-// Manager and Note), or status.
+// Manager and Note), status, x (X report), z (Z report, with Manager) or
+// reprint (the slip of event Seq).
 type inputLine struct {
 	Cmd      string `json:"cmd"`
 	Manager  string `json:"manager"`
 	Note     string `json:"note"`
+	Seq      uint64 `json:"seq"`
 	Code     string `json:"code"`
 	Uses     int    `json:"uses"`
 	Cashier  string `json:"cashier"`
@@ -62,10 +66,12 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	data := fs.String("data", "", "data directory")
 	cashier := fs.String("cashier", "", "cashier id recorded with each decision")
 	lang := fs.String("lang", "en", "language of the message field: en or zh-CN")
-	var devices [3]string
-	fs.StringVar(&devices[0], "scanner", "", "serial scanner (not built yet)")
-	fs.StringVar(&devices[1], "ecr", "", "cash register link (not built yet)")
-	fs.StringVar(&devices[2], "printer", "", "receipt printer (not built yet)")
+	scannerSpec := fs.String("scanner", "", "serial (USB-CDC) scanner: PATH[:BAUD[:FRAME]], e.g. /dev/ttyACM0")
+	ecrSpec := fs.String("ecr", "", "cash register link: PATH[:BAUD[:FRAME]], e.g. /dev/ttyS0:9600 (docs/ecr.md)")
+	ecrSum := fs.String("ecr-checksum", "crc16", "cash register frame checksum: crc16 or lrc")
+	printerSpec := fs.String("printer", "", "ESC/POS receipt printer: a serial spec PATH[:BAUD], or a device or file path (/dev/usb/lp0)")
+	columns := fs.Int("printer-columns", 48, "printer width in columns: 48 (80 mm paper) or 32 (58 mm)")
+	storeName := fs.String("store-name", "", "store name printed on slips and reports (default: the store id)")
 	claimTimeout := fs.Duration("claim-timeout", 800*time.Millisecond, "how long a claim waits for the hub before deciding offline")
 	syncWait := fs.Duration("sync-wait", 30*time.Second, "how long a never-synced terminal waits for its first snapshot before reading stdin")
 	flushTimeout := fs.Duration("flush-timeout", 30*time.Second, "how long to wait at the end of stdin for the hub to acknowledge the outbox")
@@ -87,10 +93,21 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			return usageErr("headless: --cashier: " + err.Error())
 		}
 	}
-	for i, flagName := range []string{"--scanner", "--ecr", "--printer"} {
-		if devices[i] != "" {
-			return fmt.Errorf("headless: %s is not built yet: see README 'Status'", flagName)
+	devs := devices{scanner: *scannerSpec, ecr: *ecrSpec}
+	for name, spec := range map[string]string{"--scanner": *scannerSpec, "--ecr": *ecrSpec} {
+		if spec != "" {
+			if _, err := serialport.ParseSpec(spec); err != nil {
+				return usageErr(fmt.Sprintf("headless: %s: %v", name, err))
+			}
 		}
+	}
+	sum, err := ecr.ParseChecksum(*ecrSum)
+	if err != nil {
+		return usageErr("headless: --ecr-checksum: " + err.Error())
+	}
+	devs.ecrSum = sum
+	if *columns != 32 && *columns != 48 {
+		return usageErr(fmt.Sprintf("headless: --printer-columns %d: want 32 or 48", *columns))
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	st, err := sqlite.Open(ctx, *data, log)
@@ -99,6 +116,17 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	}
 	defer st.Close()
 	clock := terminal.HubClock(time.Now, st.ClockOffset)
+	lng := protocol.Lang(*lang)
+	var pr counter.Printer
+	if *printerSpec != "" {
+		p, err := escpos.Open(*printerSpec, escpos.Config{})
+		if err != nil {
+			return fmt.Errorf("headless: --printer: %w", err)
+		}
+		defer p.Close()
+		pr = printer{p}
+	}
+	ccfg := counter.Config{StoreName: *storeName, Lang: lng, Columns: *columns, Version: version}
 	var link *hublink.Link
 	if !*noHub {
 		cfg, err := hublink.LoadConfig(*data)
@@ -129,14 +157,16 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			}
 			eng = terminal.New(st, link, clock, terminal.Config{ClaimTimeout: *claimTimeout}, log)
 			eng.SetReachable(false) // until the hub answers
-			return runSynced(ctx, st, eng, link, stdin, stdout, stderr, *cashier, protocol.Lang(*lang), *syncWait, *flushTimeout)
+			ctr := counter.New(eng, st, pr, ccfg, clock, log)
+			return runSynced(ctx, st, newSession(ctr, link, stdout, *cashier, lng), devs, stdin, stderr, log, *syncWait, *flushTimeout)
 		}
 	}
 	eng := terminal.New(st, nil, clock, terminal.Config{ClaimTimeout: *claimTimeout}, log)
+	ctr := counter.New(eng, st, pr, ccfg, clock, log)
 	if err := ready(ctx, st, eng, stderr, "offline (no hub link)"); err != nil {
 		return err
 	}
-	if err := serveLines(ctx, eng, nil, stdin, stdout, *cashier, protocol.Lang(*lang)); err != nil {
+	if err := newSession(ctr, nil, stdout, *cashier, lng).serve(ctx, devs, stdin, stderr, log, *flushTimeout); err != nil {
 		return err
 	}
 	depth, err := st.OutboxDepth(ctx)
@@ -167,8 +197,9 @@ func ready(ctx context.Context, st *sqlite.Store, eng *terminal.Engine, stderr i
 // runSynced serves stdin with the hub link running: it waits (bounded) for
 // a never-synced terminal's first snapshot, and at the end of stdin for the
 // hub to acknowledge the outbox.
-func runSynced(ctx context.Context, st *sqlite.Store, eng *terminal.Engine, link *hublink.Link, stdin io.Reader, stdout, stderr io.Writer,
-	cashier string, lang protocol.Lang, syncWait, flushTimeout time.Duration) error {
+func runSynced(ctx context.Context, st *sqlite.Store, s *session, devs devices, stdin io.Reader, stderr io.Writer, log *slog.Logger,
+	syncWait, flushTimeout time.Duration) error {
+	link, eng := s.link, s.ctr.Engine()
 	lctx, stop := context.WithCancel(ctx)
 	linkDone := make(chan error, 1)
 	go func() { linkDone <- link.Run(lctx) }()
@@ -199,7 +230,7 @@ func runSynced(ctx context.Context, st *sqlite.Store, eng *terminal.Engine, link
 	if err := ready(ctx, st, eng, stderr, mode); err != nil {
 		return err
 	}
-	if err := serveLines(ctx, eng, link, stdin, stdout, cashier, lang); err != nil {
+	if err := s.serve(ctx, devs, stdin, stderr, log, flushTimeout); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
@@ -213,147 +244,4 @@ func runSynced(ctx context.Context, st *sqlite.Store, eng *terminal.Engine, link
 	}
 	fmt.Fprintf(stderr, "outbox flushed: the hub has every event\n")
 	return nil
-}
-
-// serveLines decides each line of in and writes one JSON decision a line to
-// out, flushed once the decision is durable. Blank lines are skipped; a line
-// longer than maxLine is refused as malformed.
-func serveLines(ctx context.Context, eng *terminal.Engine, link *hublink.Link, in io.Reader, out io.Writer, cashier string, lang protocol.Lang) error {
-	w := bufio.NewWriter(out)
-	r := bufio.NewReaderSize(in, maxLine+1)
-	for n := 1; ctx.Err() == nil; n++ {
-		text, tooLong, err := readLine(r)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("headless: read stdin: %w", err)
-		}
-		if text == "" && !tooLong {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			continue // blank line: nothing scanned
-		}
-		in := terminal.Input{Text: text, Entry: protocol.EntryScanned, Cashier: cashier}
-		if tooLong {
-			in.Text = "?" // unreadable: refused as malformed, and journaled
-		} else if strings.HasPrefix(text, "{") {
-			var il inputLine
-			if jerr := json.Unmarshal([]byte(text), &il); jerr == nil && il.Cmd != "" {
-				b, _ := json.Marshal(control(ctx, eng, link, n, il))
-				w.Write(append(b, '\n'))
-				if ferr := w.Flush(); ferr != nil {
-					return fmt.Errorf("headless: write stdout: %w", ferr)
-				}
-				if errors.Is(err, io.EOF) {
-					return nil
-				}
-				continue
-			} else if jerr == nil {
-				in.Text, in.Uses, in.OrderRef, in.IdemKey = il.Code, il.Uses, il.OrderRef, il.IdemKey
-				if il.Cashier != "" {
-					in.Cashier = il.Cashier
-				}
-			}
-		}
-		d := eng.Commit(ctx, in)
-		if link != nil && d.Event.Seq != 0 {
-			link.Kick()
-		}
-		line := describe(n, in.Text, d, lang)
-		if tooLong {
-			line.Code, line.Message = "", fmt.Sprintf("line longer than %d bytes", maxLine)
-		}
-		b, _ := json.Marshal(line)
-		w.Write(b)
-		w.WriteByte('\n')
-		if ferr := w.Flush(); ferr != nil {
-			return fmt.Errorf("headless: write stdout: %w", ferr)
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-	}
-	return nil
-}
-
-// readLine reads one line without its end, trimmed. A line longer than
-// maxLine is consumed to its end and reported as tooLong.
-func readLine(r *bufio.Reader) (text string, tooLong bool, err error) {
-	b, err := r.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		for errors.Is(err, bufio.ErrBufferFull) {
-			_, err = r.ReadSlice('\n')
-		}
-		return "", true, err
-	}
-	return strings.TrimSpace(string(b)), false, err
-}
-
-func describe(n int, text string, d terminal.Decision, lang protocol.Lang) decisionLine {
-	out := decisionLine{Line: n, Code: maskCode(text), CodeID: d.Code.ID, Verdict: "rejected", Reason: d.Reason,
-		Message: d.Reason.Text(lang), Mode: d.Mode, RemainingUses: d.UsesLeft, Campaign: d.Campaign.ID,
-		CampaignName: d.Campaign.Name, FaceValue: d.Campaign.FaceValue, At: d.At.UTC()}
-	if d.Mode == "" {
-		out.Mode = protocol.ModeOffline
-	}
-	if d.Event.Seq != 0 {
-		out.EventID = d.Event.String()
-	}
-	if d.Accepted() {
-		out.Verdict, out.Uses, out.Amount = "accepted", d.Uses, d.Amount
-	}
-	if d.Err != nil {
-		out.Error = d.Err.Error()
-	}
-	return out
-}
-
-// maskCode keeps signed and dynamic codes as given (they are useless once
-// redeemed or a minute old) and masks anything else — a card secret, or
-// something that may be one mistyped — to its first and last two
-// characters.
-func maskCode(s string) string {
-	if c, err := protocol.ParseCode(s); err == nil && c.Format != protocol.FormatSecret {
-		return s
-	}
-	r := []rune(s)
-	if len(r) < 8 {
-		return strings.Repeat("*", len(r))
-	}
-	return string(r[:2]) + strings.Repeat("*", len(r)-4) + string(r[len(r)-2:])
-}
-
-// controlLine answers a control line.
-type controlLine struct {
-	Line          int    `json:"line"`
-	Cmd           string `json:"cmd"`
-	OK            bool   `json:"ok"`
-	Error         string `json:"error,omitempty"`
-	Mode          string `json:"mode"`
-	ForcedOffline bool   `json:"forced_offline"`
-	Sync          string `json:"sync,omitempty"`
-	Outbox        uint64 `json:"outbox"`
-}
-
-func control(ctx context.Context, eng *terminal.Engine, link *hublink.Link, n int, il inputLine) controlLine {
-	out := controlLine{Line: n, Cmd: il.Cmd, OK: true}
-	var err error
-	switch il.Cmd {
-	case "offline", "online":
-		err = eng.ForceOffline(ctx, il.Manager, il.Cmd == "offline", il.Note)
-	case "status":
-	default:
-		err = fmt.Errorf("unknown cmd %q: want offline, online or status", il.Cmd)
-	}
-	if err != nil {
-		out.OK, out.Error = false, err.Error()
-	}
-	out.Mode, out.ForcedOffline = string(protocol.ModeOffline), eng.ForcedOffline()
-	if eng.Online() {
-		out.Mode = string(protocol.ModeOnline)
-	}
-	if link != nil {
-		s := link.Status()
-		out.Sync, out.Outbox = s.Describe(), s.Head-min(s.Head, s.Acked)
-	}
-	return out
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hexiao/hexiao/protocol"
 	"github.com/hexiao/hexiao/terminal"
+	"github.com/hexiao/hexiao/terminal/counter"
 	"github.com/hexiao/hexiao/terminal/internal/termtest"
 	"github.com/hexiao/hexiao/terminal/sqlite"
 )
@@ -233,7 +234,8 @@ func FuzzHeadlessLines(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		eng := terminal.New(st, nil, time.Now, terminal.Config{}, nil)
 		var out bytes.Buffer
-		if err := serveLines(context.Background(), eng, nil, bytes.NewReader(in), &out, "", protocol.LangZH); err != nil {
+		s := newSession(counter.New(eng, st, nil, counter.Config{}, time.Now, nil), nil, &out, "", protocol.LangZH)
+		if err := s.serveLines(context.Background(), bytes.NewReader(in)); err != nil {
 			t.Fatalf("serveLines: %v", err)
 		}
 		want := 0

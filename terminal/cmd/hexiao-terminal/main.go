@@ -45,12 +45,25 @@ Commands:
              - for stdin) into the cache, all or nothing
   headless --data DIR [--cashier ID] [--lang en|zh-CN] [--claim-timeout 800ms]
            [--sync-wait 30s] [--flush-timeout 30s] [--no-hub]
+           [--scanner PORT] [--ecr PORT [--ecr-checksum crc16|lrc]]
+           [--printer PORT|PATH [--printer-columns 48|32] [--store-name NAME]]
              read codes from stdin, one a line (or {"code","uses","cashier",
              "order_ref","idem_key"} JSON), and write one JSON decision a line;
              an enrolled terminal syncs with its hub meanwhile and flushes
              its outbox at the end of stdin. Control lines:
              {"cmd":"offline"|"online","manager":ID,"note":...} switch
-             force-offline; {"cmd":"status"} prints the sync status
+             force-offline; {"cmd":"status"} prints the sync status;
+             {"cmd":"x"} and {"cmd":"z","manager":ID} make (and print) the X
+             and the numbered Z report; {"cmd":"reprint","seq":N} reprints
+             a slip. --scanner reads a serial scanner, --ecr serves the cash
+             register (docs/ecr.md), --printer prints each accepted slip;
+             with a scanner or register it keeps serving them after the end
+             of stdin, until SIGINT or SIGTERM. PORT is PATH[:BAUD[:FRAME]],
+             e.g. /dev/ttyUSB0:115200
+  ecr-sim [--checksum crc16|lrc] PORT
+             play the cash register on PORT: command lines on stdin
+             (COMMIT code=... uses=1 order=A-1 key=K1, LAST_RESULT key=K1, ...),
+             one JSON reply a line on stdout (docs/ecr.md)
   log --data DIR [--day YYYY-MM-DD] [--csv]
              print a business day's journal with totals by campaign
   version    print the build version and the protocol version
@@ -59,8 +72,6 @@ Commands:
 Coming (not built yet; see README 'Status'):
   hexiao-terminal [--data DIR]
              the counter window (no command)
-  headless --scanner PATH --ecr PATH --printer PATH
-             serial scanner, cash register and printer
 `
 
 // coming lists the commands this build does not have yet.
@@ -97,6 +108,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runLog(ctx, rest, stdout, stderr)
 	case cmd == "enroll":
 		return runEnroll(ctx, rest, stdout, stderr)
+	case cmd == "ecr-sim":
+		return runECRSim(ctx, rest, stdin, stdout, stderr)
 	case cmd == "" || strings.HasPrefix(cmd, "-"):
 		// No command, or only flags: the counter window.
 		return fmt.Errorf("the %s window is not built yet: see README 'Status'", name)

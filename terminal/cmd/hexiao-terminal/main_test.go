@@ -84,7 +84,12 @@ func TestErrors(t *testing.T) {
 		{[]string{"log", "--data", "x", "--day", "22/11/2026"}, "log: --day \"22/11/2026\": want YYYY-MM-DD", 2},
 		{[]string{"headless", "--bogus"}, "flag provided but not defined: -bogus", 2},
 		{[]string{"headless", "--data", "/nonexistent"}, "run hexiao-terminal init or enroll first", 1},
-		{[]string{"headless", "--data", "x", "--scanner", "/dev/ttyACM0"}, "--scanner is not built yet", 1},
+		{[]string{"headless", "--data", "x", "--scanner", "/dev/ttyACM0:12"}, "--scanner: serial baud rate", 2},
+		{[]string{"headless", "--data", "x", "--ecr", ":9600"}, "--ecr: serial port", 2},
+		{[]string{"headless", "--data", "x", "--ecr-checksum", "md5"}, "want crc16 or lrc", 2},
+		{[]string{"headless", "--data", "x", "--printer-columns", "40"}, "want 32 or 48", 2},
+		{[]string{"ecr-sim"}, "want one serial port", 2},
+		{[]string{"ecr-sim", "/nonexistent/tty"}, "ecr-sim: open serial port", 1},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

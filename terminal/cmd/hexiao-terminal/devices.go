@@ -19,9 +19,9 @@ import (
 
 // devices are the serial devices a headless run serves besides stdin.
 type devices struct {
-	scanner    string // serialport spec of a serial scanner
-	ecr        string // serialport spec of the cash register link
-	ecrSum     ecr.Checksum
+	scanner string // serialport spec of a serial scanner
+	ecr     string // serialport spec of the cash register link
+	ecrSum  ecr.Checksum
 }
 
 func (d devices) any() bool { return d.scanner != "" || d.ecr != "" }

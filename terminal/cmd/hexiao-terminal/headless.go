@@ -169,7 +169,7 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err := newSession(ctr, nil, stdout, *cashier, lng).serve(ctx, devs, stdin, stderr, log, *flushTimeout); err != nil {
 		return err
 	}
-	depth, err := st.OutboxDepth(ctx)
+	depth, err := st.OutboxDepth(context.WithoutCancel(ctx))
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -105,9 +106,9 @@ func (d devices) serveECR(ctx context.Context, s *session, stderr io.Writer, log
 
 // ecrLine is what headless writes for each command the register sends.
 type ecrLine struct {
-	Source  string      `json:"source"` // ecr
-	Command ecr.Command `json:"command"`
-	Reply   ecr.Reply   `json:"reply"`
+	Source  string          `json:"source"` // ecr
+	Command ecr.Command     `json:"command"`
+	Reply   json.RawMessage `json:"reply"` // as ecr-sim prints it (docs/ecr.md)
 }
 
 // ecrLogger answers the register from the counter and writes each answer
@@ -122,7 +123,7 @@ func (l ecrLogger) Handle(ctx context.Context, req ecr.Request) ecr.Reply {
 	if req.Command == ecr.CmdCommit && l.s.link != nil {
 		l.s.link.Kick()
 	}
-	_ = l.s.emit(ecrLine{Source: "ecr", Command: req.Command, Reply: r})
+	_ = l.s.emit(ecrLine{Source: "ecr", Command: req.Command, Reply: r.AppendJSON(nil)})
 	return r
 }
 

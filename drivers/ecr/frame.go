@@ -236,11 +236,14 @@ func (d *Decoder) Reset() { d.state, d.body, d.bad, d.nsum = stIdle, d.body[:0],
 // Feed decodes p, which arrived at at, appending the tokens it completes
 // to dst.
 func (d *Decoder) Feed(dst []Token, p []byte, at time.Time) []Token {
+	if len(p) == 0 {
+		return dst
+	}
+	// Every byte of p came at the same time, so only the first can come
+	// too late after the previous one.
+	dst = d.Expire(dst, at)
+	d.last = at
 	for _, b := range p {
-		if d.state != stIdle && d.interByte > 0 && at.Sub(d.last) > d.interByte {
-			dst = append(dst, d.abandon(fmt.Errorf("%w: no byte for %v (inter-byte timeout %v)", ErrTruncated, at.Sub(d.last).Round(time.Millisecond), d.interByte)))
-		}
-		d.last = at
 		dst = d.feedByte(dst, b)
 	}
 	return dst

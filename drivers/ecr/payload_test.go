@@ -231,6 +231,7 @@ func TestEncodeReplyRefuses(t *testing.T) {
 		"bad mode":            func(r *Reply) { r.Mode = "sideways" },
 		"bad event terminal":  func(r *Reply) { r.Event = protocol.EventRef{Terminal: "a b", Seq: 1} },
 		"campaign too long":   func(r *Reply) { r.Campaign = strings.Repeat("c", MaxID+1) },
+		"campaign not an id":  func(r *Reply) { r.Campaign = "meal 10" },
 		"not a command":       func(r *Reply) { r.Command = "REFUND" },
 		"lower-case command":  func(r *Reply) { r.Command = "commit" },
 	} {

@@ -99,6 +99,19 @@ func strField(key string, max int, p func(*Reply) *string) replyField {
 		zero: func(r *Reply) bool { return *p(r) == "" }}
 }
 
+// idField is an identifier (protocol.ValidID), absent when empty.
+func idField(key string, p func(*Reply) *string) replyField {
+	f := strField(key, MaxID, p)
+	f.set = func(r *Reply, v string) error {
+		if err := protocol.ValidID(v); err != nil {
+			return err
+		}
+		*p(r) = v
+		return nil
+	}
+	return f
+}
+
 func intField[T int | int64](key string, max int64, p func(*Reply) *T) replyField {
 	return replyField{key: key, num: true,
 		get: func(r *Reply) string { return strconv.FormatInt(int64(*p(r)), 10) },
@@ -140,7 +153,7 @@ var replyFields = func() map[string]replyField {
 			zero: func(r *Reply) bool { return r.Op == "" }},
 		strField("KEY", MaxRef, func(r *Reply) *string { return &r.IdemKey }),
 		strField("ORDER", MaxRef, func(r *Reply) *string { return &r.OrderRef }),
-		strField("CAMPAIGN", MaxID, func(r *Reply) *string { return &r.Campaign }),
+		idField("CAMPAIGN", func(r *Reply) *string { return &r.Campaign }),
 		strField("NAME", MaxText, func(r *Reply) *string { return &r.Name }),
 		intField("FACE", protocol.MaxMoney, func(r *Reply) *int64 { return &r.Face }),
 		intField("USES", protocol.MaxUses, func(r *Reply) *int { return &r.Uses }),
@@ -175,8 +188,8 @@ var replyFields = func() map[string]replyField {
 		refField("REVERSED", func(r *Reply) *protocol.EventRef { return &r.Reversed }),
 		intField("OUTBOX", maxCount, func(r *Reply) *int { return &r.Outbox }),
 		strField("PRINTER", MaxText, func(r *Reply) *string { return &r.Printer }),
-		strField("TERMINAL", MaxID, func(r *Reply) *string { return &r.Terminal }),
-		strField("STORE", MaxID, func(r *Reply) *string { return &r.Store }),
+		idField("TERMINAL", func(r *Reply) *string { return &r.Terminal }),
+		idField("STORE", func(r *Reply) *string { return &r.Store }),
 		strField("VERSION", MaxText, func(r *Reply) *string { return &r.Version }),
 		intField("Z", maxCount, func(r *Reply) *int { return &r.Z }),
 		intField("REDEEMED", maxCount, func(r *Reply) *int { return &r.Totals.Redeemed }),

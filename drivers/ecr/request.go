@@ -117,7 +117,7 @@ func (e *RequestError) Reply() Reply {
 	if e.Field != "" {
 		msg = e.Field + ": " + msg
 	}
-	return ErrorReply(cmd, e.Result, msg)
+	return ErrorReply(cmd, e.Result, sanitizeMessage(msg))
 }
 
 type reqField struct {

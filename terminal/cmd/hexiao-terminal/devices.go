@@ -120,8 +120,13 @@ func (l ecrLogger) Handle(ctx context.Context, req ecr.Request) ecr.Reply {
 		req.Cashier = l.s.cashier
 	}
 	r := l.s.ctr.Handle(ctx, req)
-	if req.Command == ecr.CmdCommit && l.s.link != nil {
-		l.s.link.Kick()
+	if req.Command == ecr.CmdCommit {
+		if l.s.link != nil {
+			l.s.link.Kick()
+		}
+		if r.Result == ecr.ResultOK {
+			l.s.show(r.Reason, r.Uses, r.Amount)
+		}
 	}
 	_ = l.s.emit(ecrLine{Source: "ecr", Command: req.Command, Reply: r.AppendJSON(nil)})
 	return r

@@ -45,7 +45,12 @@ func (l *lockedBuffer) String() string {
 // and is journaled.
 func TestHeadlessDevices(t *testing.T) {
 	data := setupData(t)
-	ecrPair, scanPair := ptypair.New(t), ptypair.New(t)
+	ecrPair, scanPair, displayPair := ptypair.New(t), ptypair.New(t), ptypair.New(t)
+	display, err := serialport.Open(serialport.Config{Path: displayPair.A})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer display.Close()
 	lp := filepath.Join(t.TempDir(), "lp0")
 	ctx, cancel := context.WithCancel(context.Background())
 	stdinR, stdinW, err := os.Pipe()
@@ -56,7 +61,7 @@ func TestHeadlessDevices(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"headless", "--data", data, "--cashier", "c-01", "--ecr", ecrPair.B + ":115200",
-			"--scanner", scanPair.B, "--printer", lp, "--store-name", "静安寺店", "--lang", "zh-CN"}, stdinR, &out, &errb)
+			"--scanner", scanPair.B, "--printer", lp, "--store-name", "静安寺店", "--lang", "zh-CN", "--display", displayPair.B}, stdinR, &out, &errb)
 	}()
 	defer func() {
 		cancel()
@@ -126,6 +131,20 @@ func TestHeadlessDevices(t *testing.T) {
 	sp.Write([]byte("]Q1" + single + "\r\n"))
 	sp.Close()
 	waitOut("the scanned code decided", func(s string) bool { return strings.Contains(s, `"source":"scanner"`) })
+
+	// The customer saw the last verdict on the display.
+	display.SetReadTimeout(200 * time.Millisecond)
+	var shown []byte
+	for buf := make([]byte, 4096); ; {
+		n, err := display.Read(buf)
+		if err != nil {
+			break
+		}
+		shown = append(shown, buf[:n]...)
+	}
+	if !bytes.Contains(shown, []byte("\x1bQAACCEPTED\r\x1bQB1 use(s) 35.00\r")) {
+		t.Errorf("the customer display got %q, want an accepted verdict of 35.00", shown)
+	}
 
 	// Every key is in the journal once, and LAST_RESULT says what it holds.
 	st, err := sqlite.Open(ctx, data, nil)

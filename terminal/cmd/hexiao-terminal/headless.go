@@ -72,6 +72,7 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	printerSpec := fs.String("printer", "", "ESC/POS receipt printer: a serial spec PATH[:BAUD], or a device or file path (/dev/usb/lp0)")
 	columns := fs.Int("printer-columns", 48, "printer width in columns: 48 (80 mm paper) or 32 (58 mm)")
 	storeName := fs.String("store-name", "", "store name printed on slips and reports (default: the store id)")
+	displaySpec := fs.String("display", "", "CD5220 customer display: PATH[:BAUD[:FRAME]]")
 	claimTimeout := fs.Duration("claim-timeout", 800*time.Millisecond, "how long a claim waits for the hub before deciding offline")
 	syncWait := fs.Duration("sync-wait", 30*time.Second, "how long a never-synced terminal waits for its first snapshot before reading stdin")
 	flushTimeout := fs.Duration("flush-timeout", 30*time.Second, "how long to wait at the end of stdin for the hub to acknowledge the outbox")
@@ -94,7 +95,7 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		}
 	}
 	devs := devices{scanner: *scannerSpec, ecr: *ecrSpec}
-	for name, spec := range map[string]string{"--scanner": *scannerSpec, "--ecr": *ecrSpec} {
+	for name, spec := range map[string]string{"--scanner": *scannerSpec, "--ecr": *ecrSpec, "--display": *displaySpec} {
 		if spec != "" {
 			if _, err := serialport.ParseSpec(spec); err != nil {
 				return usageErr(fmt.Sprintf("headless: %s: %v", name, err))
@@ -125,6 +126,15 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		}
 		defer p.Close()
 		pr = printer{p}
+	}
+	var display *escpos.Display
+	if *displaySpec != "" {
+		d, err := escpos.OpenDisplay(*displaySpec)
+		if err != nil {
+			return fmt.Errorf("headless: --display: %w", err)
+		}
+		defer d.Close()
+		display = d
 	}
 	ccfg := counter.Config{StoreName: *storeName, Lang: lng, Columns: *columns, Version: version}
 	var link *hublink.Link
@@ -158,7 +168,9 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			eng = terminal.New(st, link, clock, terminal.Config{ClaimTimeout: *claimTimeout}, log)
 			eng.SetReachable(false) // until the hub answers
 			ctr := counter.New(eng, st, pr, ccfg, clock, log)
-			return runSynced(ctx, st, newSession(ctr, link, stdout, *cashier, lng), devs, stdin, stderr, log, *syncWait, *flushTimeout)
+			sess := newSession(ctr, link, stdout, *cashier, lng)
+			sess.display = display
+			return runSynced(ctx, st, sess, devs, stdin, stderr, log, *syncWait, *flushTimeout)
 		}
 	}
 	eng := terminal.New(st, nil, clock, terminal.Config{ClaimTimeout: *claimTimeout}, log)
@@ -166,7 +178,9 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err := ready(ctx, st, eng, stderr, "offline (no hub link)"); err != nil {
 		return err
 	}
-	if err := newSession(ctr, nil, stdout, *cashier, lng).serve(ctx, devs, stdin, stderr, log, *flushTimeout); err != nil {
+	sess := newSession(ctr, nil, stdout, *cashier, lng)
+	sess.display = display
+	if err := sess.serve(ctx, devs, stdin, stderr, log, *flushTimeout); err != nil {
 		return err
 	}
 	depth, err := st.OutboxDepth(context.WithoutCancel(ctx))

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hexiao/hexiao/drivers/escpos"
 	"github.com/hexiao/hexiao/protocol"
 	"github.com/hexiao/hexiao/terminal"
 	"github.com/hexiao/hexiao/terminal/counter"
@@ -26,6 +27,7 @@ type session struct {
 	link    *hublink.Link
 	cashier string
 	lang    protocol.Lang
+	display *escpos.Display // the customer display; nil: none
 
 	mu sync.Mutex // guards w
 	w  *bufio.Writer
@@ -63,7 +65,21 @@ func (s *session) decide(ctx context.Context, n int, source string, in terminal.
 	}
 	line := describe(n, in.Text, d, s.lang)
 	line.Source = source
+	s.show(d.Reason, d.Uses, d.Amount)
 	return line
+}
+
+// show puts a verdict on the customer display (ASCII: the reason code and
+// the amount), never failing the decision.
+func (s *session) show(r protocol.Reason, uses int, amount int64) {
+	if s.display == nil {
+		return
+	}
+	l1, l2 := "NOT ACCEPTED", string(r)
+	if r == protocol.Accepted {
+		l1, l2 = "ACCEPTED", fmt.Sprintf("%d use(s) %d.%02d", uses, amount/100, amount%100)
+	}
+	_ = s.display.Show(l1, l2)
 }
 
 // serve runs the printer queue and the devices and serves in. With a

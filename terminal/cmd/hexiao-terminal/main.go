@@ -47,6 +47,7 @@ Commands:
            [--sync-wait 30s] [--flush-timeout 30s] [--no-hub]
            [--scanner PORT] [--ecr PORT [--ecr-checksum crc16|lrc]]
            [--printer PORT|PATH [--printer-columns 48|32] [--store-name NAME]]
+           [--display PORT]
              read codes from stdin, one a line (or {"code","uses","cashier",
              "order_ref","idem_key"} JSON), and write one JSON decision a line;
              an enrolled terminal syncs with its hub meanwhile and flushes
@@ -56,10 +57,13 @@ Commands:
              {"cmd":"x"} and {"cmd":"z","manager":ID} make (and print) the X
              and the numbered Z report; {"cmd":"reprint","seq":N} reprints
              a slip. --scanner reads a serial scanner, --ecr serves the cash
-             register (docs/ecr.md), --printer prints each accepted slip;
+             register (docs/ecr.md), --printer prints each accepted slip,
+             --display shows each verdict on a CD5220 customer display;
              with a scanner or register it keeps serving them after the end
              of stdin, until SIGINT or SIGTERM. PORT is PATH[:BAUD[:FRAME]],
              e.g. /dev/ttyUSB0:115200
+  ports      list the serial ports the system reports (USB ids, serial
+             numbers), for --scanner, --ecr and --printer
   ecr-sim [--checksum crc16|lrc] PORT
              play the cash register on PORT: command lines on stdin
              (COMMIT code=... uses=1 order=A-1 key=K1, LAST_RESULT key=K1, ...),
@@ -110,6 +114,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runEnroll(ctx, rest, stdout, stderr)
 	case cmd == "ecr-sim":
 		return runECRSim(ctx, rest, stdin, stdout, stderr)
+	case cmd == "ports":
+		return runPorts(ctx, rest, stdout, stderr)
 	case cmd == "" || strings.HasPrefix(cmd, "-"):
 		// No command, or only flags: the counter window.
 		return fmt.Errorf("the %s window is not built yet: see README 'Status'", name)

@@ -89,6 +89,8 @@ func TestErrors(t *testing.T) {
 		{[]string{"headless", "--data", "x", "--ecr-checksum", "md5"}, "want crc16 or lrc", 2},
 		{[]string{"headless", "--data", "x", "--printer-columns", "40"}, "want 32 or 48", 2},
 		{[]string{"ecr-sim"}, "want one serial port", 2},
+		{[]string{"ports", "x"}, "ports takes no arguments", 2},
+		{[]string{"headless", "--data", "x", "--display", ":1"}, "--display: serial", 2},
 		{[]string{"ecr-sim", "/nonexistent/tty"}, "ecr-sim: open serial port", 1},
 	}
 	for _, tt := range tests {

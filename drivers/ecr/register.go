@@ -93,6 +93,7 @@ func (r *Register) Run(ctx context.Context) error {
 	m := &master{r: r, seq: byte(rand.UintN(256)), timer: time.NewTimer(time.Hour)}
 	m.timer.Stop()
 	err := m.loop(rctx, rd)
+	stop() // the reader too, before the deferred wait for it
 	if m.cur != nil {
 		cause := err
 		if cause == nil {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -437,5 +439,42 @@ func TestRegisterDeviceGone(t *testing.T) {
 	}
 	if _, err := reg.Do(context.Background(), Request{Command: CmdStatus}); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("Do after Run: got %v, want ErrNotRunning", err)
+	}
+}
+
+// brokenWriter reads from a pipe (with deadlines) but fails every write.
+type brokenWriter struct{ net.Conn }
+
+func (brokenWriter) Write([]byte) (int, error) { return 0, errors.New("line driver failed") }
+
+// TestWriteFailureEndsRun: a port that fails writes ends Run with the
+// error (it must not wait for ever on its own reader), and the request in
+// flight is reported with an unknown outcome.
+func TestWriteFailureEndsRun(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	reg := NewRegister(brokenWriter{a}, Config{}, nil)
+	runErr := make(chan error, 1)
+	go func() { runErr <- reg.Run(context.Background()) }()
+	_, err := reg.Do(context.Background(), Request{Command: CmdStatus})
+	if !errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("Do: got %v, want ErrOutcomeUnknown", err)
+	}
+	if err := <-runErr; err == nil || !strings.Contains(err.Error(), "line driver failed") {
+		t.Fatalf("register Run: got %v, want the write error", err)
+	}
+
+	c, d := net.Pipe()
+	defer c.Close()
+	defer d.Close()
+	srv := NewServer(brokenWriter{c}, newFakeTerminal(), Config{}, nil)
+	go func() { runErr <- srv.Run(context.Background()) }()
+	f, _ := AppendFrame(nil, Frame{Seq: 1, Payload: p("STATUS", "V=1")}, CRC16)
+	if _, err := d.Write(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-runErr; err == nil || !strings.Contains(err.Error(), "line driver failed") {
+		t.Fatalf("server Run: got %v, want the write error", err)
 	}
 }

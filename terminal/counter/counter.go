@@ -19,6 +19,7 @@ type Store interface {
 	Identity() terminal.Identity
 	Redemption(ctx context.Context, seq uint64) (protocol.Event, int, error)
 	ByIdemKey(ctx context.Context, key string) (protocol.Event, error)
+	LastVoidOf(ctx context.Context, seq uint64) (protocol.Event, error)
 	Campaign(ctx context.Context, id string) (protocol.Campaign, error)
 	CodeByID(ctx context.Context, id string) (protocol.CodeState, error)
 	RecordPrint(ctx context.Context, seq uint64, at time.Time, failure error) error

@@ -149,9 +149,8 @@ func (c *Counter) ecrReverse(ctx context.Context, req ecr.Request) ecr.Reply {
 		r.IdemKey, r.OrderRef = req.IdemKey, ev.OrderRef
 		return r
 	case errors.As(err, &ve) && ve.Code == "already_voided":
-		// A REVERSE sent again after an unknown outcome: it is done.
-		return ecr.Reply{Command: req.Command, Result: ecr.ResultOK, Reason: protocol.Accepted, IdemKey: req.IdemKey,
-			OrderRef: ev.OrderRef, Message: "already reversed", Replayed: true}
+		// Never reversed twice; LAST_RESULT says by which event.
+		return refused("already reversed: ask LAST_RESULT with the key for the reversal")
 	case errors.As(err, &ve):
 		return refused(ve.Message)
 	default:
@@ -194,7 +193,9 @@ func (c *Counter) ecrLastResult(ctx context.Context, req ecr.Request) ecr.Reply 
 	if ev.Kind == protocol.KindRedemption {
 		if _, voided, err := c.st.Redemption(ctx, ev.Seq); err == nil && voided > 0 {
 			r.Message = fmt.Sprintf("reversed: %d of %d uses voided", voided, ev.Uses)
-			r.Reversed = ev.Ref()
+			if v, err := c.st.LastVoidOf(ctx, ev.Seq); err == nil {
+				r.Reversed = v.Ref()
+			}
 		}
 	}
 	return r

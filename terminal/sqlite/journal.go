@@ -359,6 +359,19 @@ func (s *Store) LastZ(ctx context.Context) (protocol.Event, error) {
 	return evs[0], nil
 }
 
+// LastVoidOf returns the last void of this terminal's redemption seq, or
+// terminal.ErrNotFound.
+func (s *Store) LastVoidOf(ctx context.Context, seq uint64) (protocol.Event, error) {
+	evs, err := s.events(ctx, fmt.Sprintf("voids of %d", seq), "SELECT seq, body FROM journal WHERE voids = ? ORDER BY seq DESC LIMIT 1", seq)
+	if err != nil {
+		return protocol.Event{}, err
+	}
+	if len(evs) == 0 {
+		return protocol.Event{}, terminal.ErrNotFound
+	}
+	return evs[0], nil
+}
+
 // EventsAfter returns the journal's events after seq, in order.
 func (s *Store) EventsAfter(ctx context.Context, seq uint64) ([]protocol.Event, error) {
 	return s.events(ctx, fmt.Sprintf("events after %d", seq), "SELECT seq, body FROM journal WHERE seq > ? ORDER BY seq", seq)

@@ -25,7 +25,7 @@ type printer struct {
 
 func (p *printer) Print(ctx context.Context, doc []byte) error {
 	p.mu.Lock()
-	hold, broken := p.hold, p.broken
+	hold := p.hold
 	p.mu.Unlock()
 	if hold != nil {
 		select {
@@ -34,12 +34,12 @@ func (p *printer) Print(ctx context.Context, doc []byte) error {
 			return ctx.Err()
 		}
 	}
-	if broken != nil {
-		return broken
-	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.broken != nil {
+		return p.broken
+	}
 	p.docs = append(p.docs, doc)
-	p.mu.Unlock()
 	return nil
 }
 

@@ -261,6 +261,8 @@ func TestDecodeReplyRefuses(t *testing.T) {
 		"bad event":              p("COMMIT", "V=1", "RESULT=ok", "REASON=accepted", "EVENT=t-01"),
 		"version 2":              p("STATUS", "V=2", "RESULT=ok", "REASON=accepted"),
 		"duplicate":              p("STATUS", "V=1", "RESULT=ok", "RESULT=ok", "REASON=accepted"),
+		"ok status without MODE": p("STATUS", "V=1", "RESULT=ok", "REASON=accepted", "OUTBOX=0"),
+		"ok commit without LEFT": p("COMMIT", "V=1", "RESULT=ok", "REASON=accepted", "KEY=K", "FACE=0", "USES=0", "AMOUNT=0", "REPLAYED=0"),
 	} {
 		if r, err := DecodeReply(payload); err == nil {
 			t.Errorf("%s: DecodeReply = %+v, want an error", name, r)

@@ -314,7 +314,9 @@ func DecodeReply(p []byte) (Reply, error) {
 	keys, known := replyKeys[cmd] // a refusal names an unknown command as the request did
 	r := Reply{Command: cmd}
 	var haveResult, haveReason bool
+	seen := make(map[string]bool, len(fields))
 	for _, f := range fields {
+		seen[f.key] = true
 		switch f.key {
 		case "RESULT":
 			r.Result, haveResult = Result(f.value), true
@@ -345,6 +347,13 @@ func DecodeReply(p []byte) (Reply, error) {
 	}
 	if !known && r.Result == ResultOK {
 		return Reply{}, fmt.Errorf("ecr reply: %s is not a command, so its reply cannot be ok", cmd)
+	}
+	if r.Result == ResultOK {
+		for _, k := range keys {
+			if k.always && !seen[k.key] {
+				return Reply{}, fmt.Errorf("ecr reply: an ok %s reply must have %s", cmd, k.key)
+			}
+		}
 	}
 	return r, nil
 }

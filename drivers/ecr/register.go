@@ -45,7 +45,9 @@ type callResult struct {
 	err   error
 }
 
-// NewRegister returns a register speaking on rw.
+// NewRegister returns a register speaking on rw (see NewServer for what rw
+// should support). A Register runs once: after Run returns, Do fails with
+// ErrNotRunning.
 func NewRegister(rw io.ReadWriter, cfg Config, log *slog.Logger) *Register {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -65,7 +65,10 @@ func (x *exchange) same(f Frame) bool {
 	return x != nil && x.seq == f.Seq && bytes.Equal(x.payload, f.Payload)
 }
 
-// NewServer returns a server reading requests from rw.
+// NewServer returns a server reading requests from rw. rw should be a
+// *serialport.Port (read timeouts) or have SetReadDeadline (os.File,
+// net.Conn), so Run can stop its reader on its own; with a plain
+// io.ReadWriter, Run returns without waiting for a Read that never ends.
 func NewServer(rw io.ReadWriter, h Handler, cfg Config, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

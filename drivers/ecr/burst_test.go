@@ -25,9 +25,10 @@ import (
 // for the whole COMMIT, so retransmissions run out both before and after the
 // terminal executed it.
 func TestFaultyLinkBurst(t *testing.T) {
+	// 100 commits is about as few as still draws every kind of fault.
 	n := 300
 	if testing.Short() {
-		n = 60
+		n = 100
 	}
 	for _, tc := range []struct {
 		check Checksum
@@ -35,7 +36,7 @@ func TestFaultyLinkBurst(t *testing.T) {
 		seed  uint64
 	}{
 		{CRC16, n, 20260101},
-		{LRC, n / 3, 7},
+		{LRC, 100, 7},
 	} {
 		t.Run(tc.check.String(), func(t *testing.T) { burst(t, tc.check, tc.n, tc.seed) })
 	}

@@ -4,35 +4,60 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/hexiao/hexiao/drivers/serialport"
 )
 
+// ErrPartialDropped is wrapped into the error of a disconnection that
+// happened mid-code: the bytes of that code were dropped, never joined to
+// the next.
+var ErrPartialDropped = errors.New("a partial code was dropped")
+
 // SerialConfig says where a serial (USB-CDC) scanner is and how it ends a
-// code.
+// code. Zero values take the defaults.
 type SerialConfig struct {
 	Spec   string        // serialport spec: PATH[:BAUD[:FRAME]]
 	Suffix byte          // the byte that ends a code; 0: CR, LF (CRLF counts once) or Tab
 	Idle   time.Duration // also end a code after this silence (scanners set to send no suffix); 0: never
-	Retry  time.Duration // how often a gone device is opened again (500 ms)
+
+	// A device that is gone is opened again after Retry (250 ms), the
+	// wait doubling up to RetryMax (1 s) while it stays gone.
+	Retry    time.Duration
+	RetryMax time.Duration
+
+	// Reject, if set, is called with each delimited input that does not
+	// normalise (too long, not UTF-8, nothing but control characters).
+	Reject func(err error)
+	// Now is the clock the Idle time is measured with (time.Now).
+	Now func() time.Time
 }
 
-// Serial reads codes from a serial scanner, one code per suffix, and keeps
-// reading across the device being unplugged and plugged back in.
+// Serial reads codes from a serial scanner and keeps reading across the
+// device being unplugged and plugged back in, reopening it by path.
 type Serial struct {
 	cfg     SerialConfig
 	onCode  func(string)
 	onState func(connected bool, err error)
+
+	observe func(pending int) // tests: called after each chunk read with the bytes of the code under way
 }
 
-// NewSerial makes a reader calling onCode with each normalised code and
-// onState (may be nil) when the device comes and goes; both are called
-// from Run's goroutine.
+// NewSerial makes a reader that calls onCode with each normalised code,
+// and onState (may be nil) when the device comes or goes or the reason it
+// cannot be opened changes. Both are called from Run's goroutine.
 func NewSerial(cfg SerialConfig, onCode func(code string), onState func(connected bool, err error)) *Serial {
 	if cfg.Retry <= 0 {
-		cfg.Retry = 500 * time.Millisecond
+		cfg.Retry = 250 * time.Millisecond
+	}
+	if cfg.RetryMax < cfg.Retry {
+		cfg.RetryMax = max(time.Second, cfg.Retry)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Reject == nil {
+		cfg.Reject = func(error) {}
 	}
 	if onState == nil {
 		onState = func(bool, error) {}
@@ -40,102 +65,84 @@ func NewSerial(cfg SerialConfig, onCode func(code string), onState func(connecte
 	return &Serial{cfg: cfg, onCode: onCode, onState: onState}
 }
 
-// Run reads until ctx is done. It returns an error only for a spec that
-// cannot name a port; a missing or vanished device is retried for ever.
+// Run reads until ctx is done, then returns nil. It returns an error only
+// for a spec that cannot name a port; a missing or vanished device is
+// retried for ever.
 func (s *Serial) Run(ctx context.Context) error {
 	pc, err := serialport.ParseSpec(s.cfg.Spec)
 	if err != nil {
 		return err
 	}
-	var lastErr string
-	for ctx.Err() == nil {
+	wait, lastErr := s.cfg.Retry, ""
+	for {
 		port, err := serialport.Open(pc)
-		if err != nil {
-			if err.Error() != lastErr {
-				s.onState(false, err)
-				lastErr = err.Error()
+		if err == nil {
+			wait, lastErr = s.cfg.Retry, ""
+			s.onState(true, nil)
+			err = s.read(ctx, port)
+			port.Close()
+			if ctx.Err() != nil {
+				return nil
 			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(s.cfg.Retry):
-			}
-			continue
 		}
-		lastErr = ""
-		s.onState(true, nil)
-		err = s.read(ctx, port)
-		port.Close()
-		if ctx.Err() == nil {
+		if err.Error() != lastErr {
 			s.onState(false, err)
 			lastErr = err.Error()
 		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, s.cfg.RetryMax)
 	}
-	return nil
 }
 
-// pollEvery bounds how long a read waits, so Run sees ctx and the idle
-// timeout.
+// pollEvery bounds how long one read waits, so read sees ctx and the idle
+// time.
 const pollEvery = 50 * time.Millisecond
 
-// read delivers codes from one open port until it fails. A partial code
-// when the device goes is dropped, never joined to the next.
+// read delivers codes from one open port until it fails or ctx is done.
+// A partial code when the device goes is dropped, never joined to the
+// next.
 func (s *Serial) read(ctx context.Context, port *serialport.Port) error {
-	wait := pollEvery
+	poll := pollEvery
 	if s.cfg.Idle > 0 {
-		wait = min(wait, s.cfg.Idle)
+		poll = max(min(poll, s.cfg.Idle/2), time.Millisecond)
 	}
-	if err := port.SetReadTimeout(wait); err != nil {
-		return err
+	if err := port.SetReadTimeout(poll); err != nil {
+		return fmt.Errorf("set read timeout: %w", err)
 	}
-	var (
-		line   []byte
-		lastAt time.Time
-		buf    = make([]byte, 256)
-	)
-	emit := func() {
-		if len(line) > 0 {
-			if code, err := Normalize(string(line)); err == nil {
+	sp := splitter{suffix: s.cfg.Suffix, idle: s.cfg.Idle, line: make([]byte, 0, 64)}
+	emit := func(raw []byte, err error) {
+		if err == nil {
+			var code string
+			if code, err = Normalize(string(raw)); err == nil {
 				s.onCode(code)
+				return
 			}
 		}
-		line = line[:0]
+		s.cfg.Reject(err)
 	}
+	buf := make([]byte, 256)
 	for ctx.Err() == nil {
 		n, err := port.Read(buf)
-		now := time.Now()
-		if errors.Is(err, serialport.ErrTimeout) {
-			if s.cfg.Idle > 0 && len(line) > 0 && now.Sub(lastAt) >= s.cfg.Idle {
-				emit()
+		now := s.cfg.Now()
+		if n > 0 {
+			sp.feed(buf[:n], now, emit)
+			if s.observe != nil {
+				s.observe(sp.pending())
 			}
-			continue
 		}
-		if err != nil {
-			if len(line) > 0 {
-				err = fmt.Errorf("%w (a partial code of %d bytes was dropped)", err, len(line))
+		switch {
+		case errors.Is(err, serialport.ErrTimeout):
+			sp.expire(now, emit)
+		case err != nil:
+			if n := sp.drop(); n > 0 {
+				err = fmt.Errorf("%w (%w: %d bytes)", err, ErrPartialDropped, n)
 			}
 			return err
 		}
-		if n == 0 {
-			return io.ErrUnexpectedEOF
-		}
-		lastAt = now
-		for _, b := range buf[:n] {
-			if s.ends(b) {
-				emit()
-				continue
-			}
-			if len(line) >= MaxLen {
-				line = line[:0] // garbage without a suffix: drop it
-			}
-			line = append(line, b)
-		}
 	}
 	return ctx.Err()
-}
-
-func (s *Serial) ends(b byte) bool {
-	if s.cfg.Suffix != 0 {
-		return b == s.cfg.Suffix
-	}
-	return b == '\r' || b == '\n' || b == '\t'
 }

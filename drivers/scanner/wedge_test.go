@@ -87,7 +87,9 @@ type want struct {
 	err  error
 }
 
-func (w want) String() string { return fmt.Sprintf("%v %q warn %q err %v", w.kind, w.text, w.warn, w.err) }
+func (w want) String() string {
+	return fmt.Sprintf("%v %q warn %q err %v", w.kind, w.text, w.warn, w.err)
+}
 
 func show(rs []Result) string {
 	var b strings.Builder

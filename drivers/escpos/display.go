@@ -49,17 +49,11 @@ func (d *Display) Show(line1, line2 string) error {
 }
 
 func displayText(s string) string {
-	out := make([]byte, 0, DisplayColumns)
-	for _, r := range clean(s) {
-		if len(out) == DisplayColumns {
-			break
-		}
-		if r < 0x20 || r > 0x7e {
-			r = '?'
-		}
-		out = append(out, byte(r))
+	s = prep(s, false) // ASCII: anything else is '?'
+	if len(s) > DisplayColumns {
+		s = s[:DisplayColumns]
 	}
-	return string(out)
+	return s
 }
 
 // Close closes the display's port, if Open opened one.

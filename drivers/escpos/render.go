@@ -1,19 +1,25 @@
 // Package escpos renders receipts for ESC/POS printers — the redemption
-// slip, the X report and the numbered Z report, in English or in Chinese
-// (GB18030) with a QR code — and prints them on a serial printer (with its
-// status read by DLE EOT before and after) or a device file. It also drives
-// a CD5220 two-line customer display.
+// slip, the X report and the numbered Z report, in English (ASCII) or in
+// Chinese (GB18030) with a QR code — and prints them on a serial printer
+// (status read by DLE EOT before and after) or on a write-only device or
+// file. It also drives a CD5220 two-line customer display.
 //
 // Rendering is pure: values in, bytes out. Text given to it never reaches
-// the printer as commands: control characters are removed first. It must
-// never decide anything about a redemption.
+// the printer as commands: control characters are removed first. This
+// package must never decide anything about a redemption, and never import
+// the terminal or the hub.
+//
+// Chinese documents switch the printer to its two-byte character mode with
+// FS & after ESC @ (Chinese printers — Xprinter, Gprinter, Epson's China
+// models — then read GB18030/GBK); English documents send FS . so a
+// printer left in Chinese mode prints single-byte ASCII. In Chinese mode
+// every non-ASCII character prints as one full-width glyph, two columns
+// wide, which is how lines are measured and aligned.
 package escpos
 
 import (
 	"bytes"
-	"fmt"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -23,129 +29,50 @@ import (
 
 // ESC/POS command bytes.
 var (
-	cmdInit        = []byte{0x1b, '@'}
-	cmdChineseOn   = []byte{0x1c, '&'} // FS &: two-byte (GB18030) characters
-	cmdChineseOff  = []byte{0x1c, '.'} // FS .: single-byte characters
-	cmdAlignLeft   = []byte{0x1b, 'a', 0}
-	cmdAlignCenter = []byte{0x1b, 'a', 1}
-	cmdBoldOn      = []byte{0x1b, 'E', 1}
-	cmdBoldOff     = []byte{0x1b, 'E', 0}
-	cmdDouble      = []byte{0x1d, '!', 0x11}
-	cmdNormal      = []byte{0x1d, '!', 0x00}
-	cmdCut         = []byte{0x1d, 'V', 66, 0} // feed to the cutter, partial cut
+	cmdInit        = []byte{0x1b, '@'}        // ESC @: reset
+	cmdChineseOn   = []byte{0x1c, '&'}        // FS &: two-byte (GB18030) character mode
+	cmdChineseOff  = []byte{0x1c, '.'}        // FS .: single-byte characters
+	cmdAlignLeft   = []byte{0x1b, 'a', 0}     // ESC a 0
+	cmdAlignCenter = []byte{0x1b, 'a', 1}     // ESC a 1
+	cmdBoldOn      = []byte{0x1b, 'E', 1}     // ESC E 1: emphasis
+	cmdBoldOff     = []byte{0x1b, 'E', 0}     // ESC E 0
+	cmdDouble      = []byte{0x1d, '!', 0x11}  // GS !: double width and height
+	cmdNormal      = []byte{0x1d, '!', 0x00}  // GS !: normal size
+	cmdFeed        = []byte{0x1b, 'd', 3}     // ESC d 3: feed three lines
+	cmdCut         = []byte{0x1d, 'V', 66, 0} // GS V 66 0: feed to the cutter, partial cut
 )
 
-// Layout is the paper width.
+// Layout is the paper width in columns of the printer's standard font.
 type Layout struct {
-	Columns int // 48 (80 mm paper, the default) or 32 (58 mm)
+	Columns int // 48 (80 mm paper; 0 means 48) or 32 (58 mm)
 }
+
+// MinColumns is the narrowest layout rendered; narrower asks get it.
+const MinColumns = 16
 
 func (l Layout) cols() int {
 	if l.Columns <= 0 {
 		return 48
 	}
-	return max(l.Columns, 16)
+	return max(l.Columns, MinColumns)
 }
 
-// Slip is a redemption slip's content.
-type Slip struct {
-	Lang                   string // "zh-CN" or "en"
-	Store, StoreName       string
-	Terminal, Cashier      string
-	At                     time.Time
-	Location               *time.Location
-	Campaign, CampaignName string
-	Code                   string // the code id (never a card secret)
-	Accepted               bool
-	Reason                 string // reason code
-	ReasonText             string // localised
-	Mode                   string // online or offline
-	Uses                   int
-	UsesLeft               int // -1: unknown, not printed
-	Amount                 int64
-	EventID                string
-	Reprint                bool
-}
-
-// ReportLine is one campaign's totals.
-type ReportLine struct {
-	Campaign, CampaignName string
-	Redemptions, Uses      int
-	Value                  int64
-	Voids, VoidedUses      int
-	VoidedValue            int64
-	Offline, Refused       int
-}
-
-// Report is an X report (Z false) or a numbered Z report.
-type Report struct {
-	Lang                                string
-	Z                                   bool
-	Number                              int
-	Store, StoreName, Terminal, Manager string
-	From, To                            time.Time // From zero: since the first event
-	Location                            *time.Location
-	Lines                               []ReportLine
-	PrintedAt                           time.Time
-}
-
-var labels = map[string][2]string{ // en, zh-CN
-	"slip":        {"REDEMPTION SLIP", "核销凭证"},
-	"refusal":     {"NOT REDEEMED", "未核销"},
-	"reprint":     {"*** REPRINT ***", "*** 重打 ***"},
-	"terminal":    {"Terminal", "终端"},
-	"cashier":     {"Cashier", "收银员"},
-	"time":        {"Time", "时间"},
-	"campaign":    {"Campaign", "活动"},
-	"code":        {"Code", "券码"},
-	"uses":        {"Uses", "次数"},
-	"left":        {"Uses left", "剩余次数"},
-	"amount":      {"Amount", "金额"},
-	"mode":        {"Mode", "方式"},
-	"online":      {"online", "在线"},
-	"offline":     {"offline", "离线"},
-	"verdict":     {"Result", "结果"},
-	"accepted":    {"ACCEPTED", "核销成功"},
-	"event":       {"Event", "流水号"},
-	"x":           {"X REPORT", "X 报表"},
-	"z":           {"Z REPORT", "Z 报表"},
-	"store":       {"Store", "门店"},
-	"from":        {"From", "自"},
-	"to":          {"To", "至"},
-	"start":       {"(first use)", "（首次使用）"},
-	"printed":     {"Printed", "打印时间"},
-	"manager":     {"Manager", "店长"},
-	"redemptions": {"Redeemed", "核销"},
-	"value":       {"Value", "金额"},
-	"voids":       {"Voided", "撤销"},
-	"refused":     {"Refused", "拒绝"},
-	"totals":      {"TOTAL", "合计"},
-	"net":         {"Net value", "净额"},
-	"none":        {"No redemptions.", "无核销记录。"},
-	"nocampaign":  {"(no campaign)", "（无活动）"},
-}
-
-func label(lang, key string) string {
-	l := labels[key]
-	if lang == "zh-CN" {
-		return l[1]
-	}
-	return l[0]
-}
-
-// doc builds one document.
+// doc builds one document. Text is prepared (printable runes only, ASCII
+// for English) before it is measured, so what is measured is what prints.
 type doc struct {
 	b    bytes.Buffer
 	zh   bool
 	cols int
 	enc  *encoding.Encoder
+	tmp  [8]byte
 }
 
 func newDoc(lang string, l Layout) *doc {
 	d := &doc{zh: lang == "zh-CN", cols: l.cols()}
+	d.b.Grow(1024)
 	d.b.Write(cmdInit)
 	if d.zh {
-		d.enc = encoding.ReplaceUnsupported(simplifiedchinese.GB18030.NewEncoder())
+		d.enc = simplifiedchinese.GB18030.NewEncoder()
 		d.b.Write(cmdChineseOn)
 	} else {
 		d.b.Write(cmdChineseOff)
@@ -153,100 +80,39 @@ func newDoc(lang string, l Layout) *doc {
 	return d
 }
 
-// text writes s encoded for the printer: GB18030 in Chinese mode, else
-// ASCII with anything else as '?'.
-func (d *doc) text(s string) {
-	s = clean(s)
-	if d.zh {
-		out, err := d.enc.String(s)
-		if err == nil {
-			d.b.WriteString(out)
-			return
+// prep is s as it will print: invalid UTF-8 and, in English, every
+// non-ASCII character become '?'; control characters are dropped.
+func prep(s string, zh bool) string {
+	ok := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
+			ok = false
+			break
 		}
 	}
-	for _, r := range s {
-		if r > 0x7e {
-			r = '?'
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && isBad(s[i:]):
+			b.WriteByte('?')
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
+		case !zh && r >= 0x80:
+			b.WriteByte('?')
+		default:
+			b.WriteRune(r)
 		}
-		d.b.WriteRune(r)
 	}
+	return b.String()
 }
 
-func (d *doc) cmd(c ...[]byte) {
-	for _, b := range c {
-		d.b.Write(b)
-	}
-}
+func isBad(s string) bool { _, n := utf8.DecodeRuneInString(s); return n <= 1 }
 
-func (d *doc) line(s string) { d.text(fit(s, d.cols)); d.b.WriteByte('\n') }
-
-// pair writes a label on the left and a value on the right of one line;
-// a value too long for the line goes on the next, right-aligned.
-func (d *doc) pair(l, v string) {
-	l, v = clean(l), clean(v)
-	lw, vw := width(l), width(v)
-	if lw+1+vw <= d.cols {
-		d.line(l + strings.Repeat(" ", d.cols-lw-vw) + v)
-		return
-	}
-	d.line(l)
-	v = fit(v, d.cols)
-	d.line(strings.Repeat(" ", d.cols-width(v)) + v)
-}
-
-func (d *doc) rule(c string) { d.line(strings.Repeat(c, d.cols)) }
-
-func (d *doc) center(on bool) {
-	if on {
-		d.cmd(cmdAlignCenter)
-	} else {
-		d.cmd(cmdAlignLeft)
-	}
-}
-
-// qr prints data as a QR code: model 2, module size 6, error correction M.
-func (d *doc) qr(data string) {
-	data = clean(data)
-	if data == "" || len(data) > 700 {
-		return
-	}
-	n := len(data) + 3
-	d.cmd([]byte{0x1d, '(', 'k', 4, 0, '1', 'A', '2', 0},
-		[]byte{0x1d, '(', 'k', 3, 0, '1', 'C', 6},
-		[]byte{0x1d, '(', 'k', 3, 0, '1', 'E', '1'},
-		[]byte{0x1d, '(', 'k', byte(n), byte(n >> 8), '1', 'P', '0'})
-	d.b.WriteString(data)
-	d.cmd([]byte{0x1d, '(', 'k', 3, 0, '1', 'Q', '0'})
-	d.b.WriteByte('\n')
-}
-
-func (d *doc) end() []byte {
-	d.cmd([]byte{0x1b, 'd', 3}, cmdCut)
-	return d.b.Bytes()
-}
-
-// clean drops control characters, so no text becomes a printer command.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, "?"))
-}
-
-// runeWidth is the columns a character takes: 2 for East Asian wide and
-// full-width characters, else 1.
-func runeWidth(r rune) int {
-	switch {
-	case r >= 0x1100 && r <= 0x115f, r >= 0x2e80 && r <= 0xa4cf, r >= 0xac00 && r <= 0xd7a3,
-		r >= 0xf900 && r <= 0xfaff, r >= 0xfe30 && r <= 0xfe4f, r >= 0xff00 && r <= 0xff60,
-		r >= 0xffe0 && r <= 0xffe6, r >= 0x20000 && r <= 0x3fffd:
-		return 2
-	}
-	return 1
-}
-
+// width is the columns prepared text takes: one for ASCII, two for any
+// other character (a full-width glyph in Chinese mode).
 func width(s string) int {
 	n := 0
 	for _, r := range s {
@@ -255,7 +121,14 @@ func width(s string) int {
 	return n
 }
 
-// fit cuts s to at most cols columns.
+func runeWidth(r rune) int {
+	if r < 0x80 {
+		return 1
+	}
+	return 2
+}
+
+// fit is the longest prefix of prepared text s that takes at most cols.
 func fit(s string, cols int) string {
 	n := 0
 	for i, r := range s {
@@ -267,182 +140,164 @@ func fit(s string, cols int) string {
 	return s
 }
 
-// Wrap splits text into lines of at most cols columns (exported for
-// callers that show the same text on screen).
-func Wrap(s string, cols int) []string {
-	s = clean(s)
+// wrap splits prepared text into lines of at most cols columns (cols at
+// least 2), breaking at a space where it can.
+func wrap(s string, cols int) []string {
+	cols = max(cols, 2)
 	var out []string
-	for s != "" {
-		l := fit(s, max(cols, 2))
-		if l == "" { // a wide character in a 1-column width
-			_, size := utf8.DecodeRuneInString(s)
-			l = s[:size]
+	for {
+		s = strings.TrimLeft(s, " ")
+		if width(s) <= cols {
+			if s != "" || out == nil {
+				out = append(out, s)
+			}
+			return out
 		}
-		out = append(out, l)
+		l := fit(s, cols)
+		if sp := strings.LastIndexByte(l, ' '); sp > 0 && s[len(l)] != ' ' {
+			l = l[:sp]
+		}
+		out = append(out, strings.TrimRight(l, " "))
 		s = s[len(l):]
 	}
-	return out
 }
 
-func yuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
+// Wrap splits text into lines that take at most cols columns on the
+// printer (lang "zh-CN" or "en"), as the documents do.
+func Wrap(text, lang string, cols int) []string {
+	return wrap(prep(text, lang == "zh-CN"), max(cols, 2))
+}
+
+// write writes prepared text s encoded for the printer.
+func (d *doc) write(s string) {
+	if !d.zh {
+		d.b.WriteString(s) // prep left ASCII only
+		return
 	}
-	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
-}
-
-func when(t time.Time, loc *time.Location) string {
-	if loc == nil {
-		loc = time.UTC
+	for _, r := range s {
+		if r < 0x80 {
+			d.b.WriteByte(byte(r))
+			continue
+		}
+		nDst, _, err := d.enc.Transform(d.tmp[:], []byte(string(r)), true)
+		if err != nil {
+			d.enc.Reset()
+			d.b.WriteByte('?') // GB18030 cannot say it
+			continue
+		}
+		d.b.Write(d.tmp[:nDst])
 	}
-	return t.In(loc).Format("2006-01-02 15:04:05")
 }
 
-// RenderSlip renders a redemption slip (or, when not Accepted, a refusal).
-func RenderSlip(s Slip, l Layout) ([]byte, error) {
-	d := newDoc(s.Lang, l)
-	lang := s.Lang
+func (d *doc) cmd(c ...[]byte) {
+	for _, b := range c {
+		d.b.Write(b)
+	}
+}
+
+// line prints text, wrapped to the width.
+func (d *doc) line(s string) { d.lineIn(s, d.cols) }
+
+func (d *doc) lineIn(s string, cols int) {
+	for _, l := range wrap(prep(s, d.zh), cols) {
+		d.write(l)
+		d.b.WriteByte('\n')
+	}
+}
+
+// pair prints a label on the left and a value on the right of a line; a
+// value too long for that goes under the label, indented and wrapped.
+func (d *doc) pair(label, value string) {
+	l, v := prep(label, d.zh), prep(value, d.zh)
+	lw, vw := width(l), width(v)
+	if lw+1+vw <= d.cols {
+		d.write(l)
+		d.pad(d.cols - lw - vw)
+		d.write(v)
+		d.b.WriteByte('\n')
+		return
+	}
+	for _, s := range wrap(l, d.cols) {
+		d.write(s)
+		d.b.WriteByte('\n')
+	}
+	for _, s := range wrap(v, d.cols-2) {
+		d.pad(2)
+		d.write(s)
+		d.b.WriteByte('\n')
+	}
+}
+
+func (d *doc) pad(n int) {
+	for range n {
+		d.b.WriteByte(' ')
+	}
+}
+
+// row prints cells in columns of the given widths: the first cell left,
+// the others right aligned, one space apart.
+func (d *doc) row(widths []int, cells ...string) {
+	for i, c := range cells {
+		c = prep(c, d.zh)
+		w := width(c)
+		if i == 0 {
+			d.write(c)
+			d.pad(widths[0] - w)
+			continue
+		}
+		d.pad(1 + widths[i] - w)
+		d.write(c)
+	}
+	d.b.WriteByte('\n')
+}
+
+func (d *doc) rule(c byte) {
+	for range d.cols {
+		d.b.WriteByte(c)
+	}
+	d.b.WriteByte('\n')
+}
+
+func (d *doc) center(on bool) {
+	if on {
+		d.cmd(cmdAlignCenter)
+	} else {
+		d.cmd(cmdAlignLeft)
+	}
+}
+
+// heading prints text in double size, centred, wrapped to half the width.
+func (d *doc) heading(s string) {
 	d.center(true)
 	d.cmd(cmdDouble)
-	name := s.StoreName
-	if name == "" {
-		name = s.Store
-	}
-	d.line(fit(name, d.cols/2))
-	d.cmd(cmdNormal, cmdBoldOn)
-	if s.Accepted {
-		d.line(label(lang, "slip"))
-	} else {
-		d.line(label(lang, "refusal"))
-	}
-	d.cmd(cmdBoldOff)
-	if s.Reprint {
-		d.line(label(lang, "reprint"))
-	}
-	d.center(false)
-	d.rule("-")
-	d.pair(label(lang, "terminal"), s.Terminal)
-	if s.Cashier != "" {
-		d.pair(label(lang, "cashier"), s.Cashier)
-	}
-	d.pair(label(lang, "time"), when(s.At, s.Location))
-	camp := s.CampaignName
-	if camp == "" {
-		camp = s.Campaign
-	}
-	if camp != "" {
-		d.pair(label(lang, "campaign"), camp)
-	}
-	if s.Code != "" {
-		d.pair(label(lang, "code"), s.Code)
-	}
-	if s.Accepted {
-		d.pair(label(lang, "uses"), fmt.Sprint(s.Uses))
-		if s.UsesLeft >= 0 {
-			d.pair(label(lang, "left"), fmt.Sprint(s.UsesLeft))
-		}
-		d.pair(label(lang, "amount"), yuan(s.Amount))
-	}
-	if s.Mode == "online" || s.Mode == "offline" {
-		d.pair(label(lang, "mode"), label(lang, s.Mode))
-	}
-	d.rule("-")
-	d.cmd(cmdBoldOn)
-	verdict := label(lang, "accepted")
-	if !s.Accepted {
-		verdict = s.ReasonText
-		if verdict == "" {
-			verdict = s.Reason
-		}
-	}
-	d.pair(label(lang, "verdict"), verdict)
-	d.cmd(cmdBoldOff)
-	if s.EventID != "" {
-		d.pair(label(lang, "event"), s.EventID)
-		d.center(true)
-		d.qr(s.EventID)
-		d.center(false)
-	}
-	return d.end(), nil
-}
-
-// RenderReport renders an X or a Z report.
-func RenderReport(r Report, l Layout) ([]byte, error) {
-	if r.Z && r.Number < 1 {
-		return nil, fmt.Errorf("a Z report needs its number")
-	}
-	d := newDoc(r.Lang, l)
-	lang := r.Lang
-	d.center(true)
-	d.cmd(cmdDouble)
-	if r.Z {
-		d.line(fit(fmt.Sprintf("%s #%d", label(lang, "z"), r.Number), d.cols/2))
-	} else {
-		d.line(fit(label(lang, "x"), d.cols/2))
-	}
+	d.lineIn(s, d.cols/2)
 	d.cmd(cmdNormal)
 	d.center(false)
-	d.rule("=")
-	name := r.StoreName
-	if name == "" {
-		name = r.Store
-	}
-	d.pair(label(lang, "store"), name)
-	d.pair(label(lang, "terminal"), r.Terminal)
-	from := label(lang, "start")
-	if !r.From.IsZero() {
-		from = when(r.From, r.Location)
-	}
-	d.pair(label(lang, "from"), from)
-	d.pair(label(lang, "to"), when(r.To, r.Location))
-	if r.Manager != "" {
-		d.pair(label(lang, "manager"), r.Manager)
-	}
-	d.rule("-")
-	var sum ReportLine
-	if len(r.Lines) == 0 {
-		d.line(label(lang, "none"))
-	}
-	for _, ln := range r.Lines {
-		name := ln.CampaignName
-		switch {
-		case name == "" && ln.Campaign == "":
-			name = label(lang, "nocampaign")
-		case name == "":
-			name = ln.Campaign
-		case ln.Campaign != "":
-			name += " (" + ln.Campaign + ")"
-		}
-		d.cmd(cmdBoldOn)
-		d.line(name)
-		d.cmd(cmdBoldOff)
-		d.lines(lang, ln)
-		sum.Redemptions += ln.Redemptions
-		sum.Uses += ln.Uses
-		sum.Value += ln.Value
-		sum.Voids += ln.Voids
-		sum.VoidedUses += ln.VoidedUses
-		sum.VoidedValue += ln.VoidedValue
-		sum.Offline += ln.Offline
-		sum.Refused += ln.Refused
-	}
-	d.rule("=")
-	d.cmd(cmdBoldOn)
-	d.line(label(lang, "totals"))
-	d.cmd(cmdBoldOff)
-	d.lines(lang, sum)
-	d.cmd(cmdBoldOn)
-	d.pair(label(lang, "net"), yuan(sum.Value-sum.VoidedValue))
-	d.cmd(cmdBoldOff)
-	d.rule("-")
-	d.pair(label(lang, "printed"), when(r.PrintedAt, r.Location))
-	return d.end(), nil
 }
 
-func (d *doc) lines(lang string, ln ReportLine) {
-	d.pair("  "+label(lang, "redemptions"), fmt.Sprintf("%d x %d  %s", ln.Redemptions, ln.Uses, yuan(ln.Value)))
-	d.pair("  "+label(lang, "voids"), fmt.Sprintf("%d x %d  %s", ln.Voids, ln.VoidedUses, yuan(ln.VoidedValue)))
-	d.pair("  "+label(lang, "offline"), fmt.Sprint(ln.Offline))
-	d.pair("  "+label(lang, "refused"), fmt.Sprint(ln.Refused))
+// MaxQR is the longest QR content printed; longer is left out.
+const MaxQR = 700
+
+// qr prints data as a centred QR code: GS ( k — model 2, module size 6,
+// error correction M, store the data, print it.
+func (d *doc) qr(data string) {
+	data = prep(data, true)
+	if data == "" || len(data) > MaxQR {
+		return
+	}
+	n := len(data) + 3
+	d.center(true)
+	d.cmd([]byte{0x1d, '(', 'k', 4, 0, '1', 'A', '2', 0}, // fn 65: model 2
+		[]byte{0x1d, '(', 'k', 3, 0, '1', 'C', 6},                    // fn 67: module size 6 dots
+		[]byte{0x1d, '(', 'k', 3, 0, '1', 'E', '1'},                  // fn 69: error correction M
+		[]byte{0x1d, '(', 'k', byte(n), byte(n >> 8), '1', 'P', '0'}) // fn 80: store
+	d.b.WriteString(data)
+	d.cmd([]byte{0x1d, '(', 'k', 3, 0, '1', 'Q', '0'}) // fn 81: print
+	d.b.WriteByte('\n')
+	d.center(false)
+}
+
+func (d *doc) end() []byte {
+	d.cmd(cmdFeed, cmdCut)
+	return d.b.Bytes()
 }

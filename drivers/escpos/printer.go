@@ -13,231 +13,340 @@ import (
 	"github.com/hexiao/hexiao/drivers/serialport"
 )
 
-// Status is what a printer says of itself (DLE EOT 1, 2 and 4).
-type Status struct {
-	Known     bool // false: a write-only device cannot say
-	Offline   bool
-	CoverOpen bool
-	PaperOut  bool
-	PaperLow  bool
-	Error     bool
-}
-
-// String is the state in one word: ok, paper_low, paper_out, cover_open,
-// offline, error or unknown.
-func (s Status) String() string {
-	switch {
-	case !s.Known:
-		return "unknown"
-	case s.CoverOpen:
-		return "cover_open"
-	case s.PaperOut:
-		return "paper_out"
-	case s.Error:
-		return "error"
-	case s.Offline:
-		return "offline"
-	case s.PaperLow:
-		return "paper_low"
-	}
-	return "ok"
-}
-
-// Ready reports whether a print can go ahead.
-func (s Status) Ready() bool { return !s.Known || !(s.Offline || s.CoverOpen || s.PaperOut || s.Error) }
-
-// Message says the state in words, in lang ("zh-CN" or "en").
-func (s Status) Message(lang string) string {
-	m := map[string][2]string{
-		"ok": {"printer ready", "打印机就绪"}, "paper_low": {"paper is running low", "纸将用尽"},
-		"paper_out": {"printer is out of paper", "打印机缺纸"}, "cover_open": {"printer cover is open", "打印机盖未关"},
-		"offline": {"printer is offline", "打印机离线"}, "error": {"printer error (cutter or mechanism)", "打印机故障（切刀或机构）"},
-		"unknown": {"printer state unknown", "打印机状态未知"},
-	}[s.String()]
-	if lang == "zh-CN" {
-		return m[1]
-	}
-	return m[0]
-}
-
-// DecodeStatus reads the answers to DLE EOT 1, 2 and 4 (one byte each).
-// A byte that is not a status byte (bits 0 and 7 clear, bits 1 and 4 set)
-// is an error.
-func DecodeStatus(printer, offline, paper byte) (Status, error) {
-	for _, b := range [...]byte{printer, offline, paper} {
-		if b&0x93 != 0x12 {
-			return Status{}, fmt.Errorf("printer answered %#02x, not a status byte", b)
-		}
-	}
-	return Status{Known: true, Offline: printer&0x08 != 0, CoverOpen: offline&0x04 != 0,
-		PaperOut: offline&0x20 != 0 || paper&0x60 != 0, Error: offline&0x40 != 0, PaperLow: paper&0x0c != 0}, nil
-}
-
 // Config tunes a printer. Zero values take the defaults.
 type Config struct {
-	Timeout time.Duration // bound on one status answer or one write (2 s)
+	// Timeout bounds the wait for one status answer and for the device
+	// to take each part of a document (2 s).
+	Timeout time.Duration
 }
 
-// Printer prints documents on a serial printer (status checked before and
-// after) or on a write-only device or file. Safe for concurrent use.
+// PrintError says why a print or a status query failed.
+type PrintError struct {
+	State  State  // why: a printer state, no_answer, gone or write_failed
+	Status Status // what the printer said, when it said something
+	Sent   bool   // some or all of the document reached the device: a slip may have come out
+	Err    error  // the I/O error beneath, if any
+}
+
+func (e *PrintError) Error() string {
+	s := e.Message("en")
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Message says what happened in lang ("zh-CN" or "en"), without the I/O
+// detail: fit to show a cashier.
+func (e *PrintError) Message(lang string) string {
+	why := e.State.Message(lang)
+	if e.Status.Known && e.Status.State() == e.State {
+		why = e.Status.Message(lang)
+	}
+	switch {
+	case e.Sent && lang == "zh-CN":
+		return "已发送，但" + why + "：请检查凭证是否打出"
+	case e.Sent:
+		return "sent, but " + why + ": check the slip came out"
+	case lang == "zh-CN":
+		return "未打印：" + why
+	}
+	return "not printed: " + why
+}
+
+func (e *PrintError) Unwrap() error { return e.Err }
+
+// Printer prints documents on a serial printer, its status checked by
+// DLE EOT before and after, or on a write-only device or file. A device
+// that went away (a USB printer power-cycled) is opened again on the next
+// call. Safe for concurrent use: one call at a time reaches the device.
 type Printer struct {
-	spec    string
-	serial  *serialport.Config // nil: a file
+	path    string
+	serial  *serialport.Config // nil: write-only
 	timeout time.Duration
 
-	mu   sync.Mutex // guards port
-	port io.ReadWriteCloser
+	mu  sync.Mutex // guards dev; held for a whole Print or Status
+	dev *device    // nil: to be opened
 }
 
-// Open opens a printer: a serial spec (PATH[:BAUD[:FRAME]]) whose path is
-// a tty, or any other path (a /dev/usb/lp* device or a plain file), which
-// is written to and never asked for its status.
+// device is one open of the printer.
+type device struct {
+	w  io.WriteCloser
+	sp *serialport.Port // nil: write-only
+}
+
+// chunk is how much of a document one bounded write hands the device.
+const chunk = 512
+
+// Open opens a printer. spec is a serial spec, PATH[:BAUD[:FRAME]]: when
+// PATH is a tty (or a baud rate is given) the printer is serial and
+// answers status queries; any other path — a /dev/usb/lp* device, a
+// plain file, created if missing outside /dev — is written to and never
+// asked (status unknown).
 func Open(spec string, cfg Config) (*Printer, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Second
 	}
-	p := &Printer{spec: spec, timeout: cfg.Timeout}
 	sc, err := serialport.ParseSpec(spec)
 	if err != nil {
-		return nil, fmt.Errorf("printer %q: %w", spec, err)
+		return nil, fmt.Errorf("printer: %w", err)
 	}
-	if port, err := serialport.Open(sc); err == nil {
-		p.serial, p.port = &sc, port
-		return p, nil
+	p := &Printer{path: sc.Path, timeout: cfg.Timeout}
+	fi, statErr := os.Stat(sc.Path)
+	explicit := sc.Path != spec // a baud rate or a frame: meant as serial
+	maybeSerial := explicit || statErr == nil && fi.Mode()&os.ModeCharDevice != 0 ||
+		statErr != nil && (strings.HasPrefix(sc.Path, "/dev/") || strings.HasPrefix(strings.ToUpper(sc.Path), "COM"))
+	if maybeSerial {
+		port, serr := serialport.Open(sc)
+		if serr == nil {
+			p.serial, p.dev = &sc, &device{w: port, sp: port}
+			return p, nil
+		}
+		if explicit || statErr != nil {
+			return nil, fmt.Errorf("printer: %w", serr)
+		}
+		// A character device that is not a tty: a USB printer class
+		// device (/dev/usb/lp0), write-only.
 	}
-	if _, err := os.Stat(sc.Path); err == nil && sc.Path != spec {
-		// A baud rate was given, so the caller meant a serial port.
-		return nil, fmt.Errorf("printer %s is not a serial port", sc.Path)
-	}
-	f, err := os.OpenFile(spec, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	p.path = spec
+	d, err := p.openFile(statErr != nil)
 	if err != nil {
-		return nil, fmt.Errorf("open printer %s: %w", spec, err)
+		return nil, err
 	}
-	p.port = fileRW{f}
+	p.dev = d
 	return p, nil
 }
 
-type fileRW struct{ *os.File }
-
-func (fileRW) Read([]byte) (int, error) { return 0, errors.New("write-only printer") }
+func (p *Printer) openFile(create bool) (*device, error) {
+	flag := os.O_WRONLY
+	if create {
+		flag |= os.O_CREATE | os.O_APPEND
+	} else if fi, err := os.Stat(p.path); err == nil && fi.Mode().IsRegular() {
+		flag |= os.O_APPEND
+	}
+	f, err := os.OpenFile(p.path, flag, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("printer: %w", err)
+	}
+	return &device{w: f}, nil
+}
 
 // Close closes the device.
 func (p *Printer) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.port == nil {
+	if p.dev == nil {
 		return nil
 	}
-	err := p.port.Close()
-	p.port = nil
+	err := p.dev.w.Close()
+	p.dev = nil
 	return err
 }
 
-// open returns the open device, opening a serial printer again if it went
-// away. Called with mu held.
-func (p *Printer) open() (io.ReadWriteCloser, error) {
-	if p.port != nil {
-		return p.port, nil
+// device returns the open device, opening it if needed; fresh says it
+// was opened now. Called with mu held.
+func (p *Printer) device() (d *device, fresh bool, err error) {
+	if p.dev != nil {
+		return p.dev, false, nil
 	}
 	if p.serial == nil {
-		f, err := os.OpenFile(p.spec, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("open printer %s: %w", p.spec, err)
+		d, err = p.openFile(false)
+	} else {
+		var port *serialport.Port
+		if port, err = serialport.Open(*p.serial); err == nil {
+			d = &device{w: port, sp: port}
 		}
-		p.port = fileRW{f}
-		return p.port, nil
 	}
-	port, err := serialport.Open(*p.serial)
 	if err != nil {
-		return nil, fmt.Errorf("printer %s is not connected: %w", p.serial.Path, err)
+		return nil, false, &PrintError{State: StateGone, Err: err}
 	}
-	p.port = port
-	return port, nil
+	p.dev = d
+	return d, true, nil
 }
 
-// fail closes the device after an error that means it went away.
-func (p *Printer) fail(err error) error {
-	if errors.Is(err, serialport.ErrClosed) && p.port != nil {
-		p.port.Close()
-		p.port = nil
+// drop forgets the device after a failure, so the next call opens it
+// again. Called with mu held.
+func (p *Printer) drop() {
+	if p.dev != nil {
+		p.dev.w.Close()
+		p.dev = nil
 	}
-	return err
 }
 
-// Status asks a serial printer how it is; a file printer's is unknown.
+// Status asks a serial printer how it is; a write-only printer's status
+// is not Known. An error is a *PrintError (no_answer, gone).
 func (p *Printer) Status(ctx context.Context) (Status, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	port, err := p.open()
+	return p.checked(ctx)
+}
+
+// checked queries the status, opening the device again once if the one
+// held has gone away since the last call. Called with mu held.
+func (p *Printer) checked(ctx context.Context) (Status, error) {
+	d, fresh, err := p.device()
 	if err != nil {
 		return Status{}, err
 	}
-	return p.status(ctx, port)
-}
-
-func (p *Printer) status(ctx context.Context, port io.ReadWriteCloser) (Status, error) {
-	sp, ok := port.(*serialport.Port)
-	if !ok {
-		return Status{}, nil
-	}
-	// Drop anything stale (a late answer, line noise) first.
-	sp.SetReadTimeout(time.Millisecond)
-	var junk [64]byte
-	for i := 0; i < 64; i++ {
-		if _, err := sp.Read(junk[:]); err != nil {
-			if errors.Is(err, serialport.ErrTimeout) {
-				break
-			}
-			return Status{}, p.fail(err)
-		}
-	}
-	var ans [3]byte
-	for i, n := range [...]byte{1, 2, 4} {
-		if err := ctx.Err(); err != nil {
+	st, err := p.query(ctx, d)
+	var pe *PrintError
+	if err != nil && !fresh && errors.As(err, &pe) && pe.State == StateGone {
+		if d, _, err = p.device(); err != nil {
 			return Status{}, err
 		}
-		if _, err := sp.Write([]byte{0x10, 0x04, n}); err != nil {
-			return Status{}, p.fail(fmt.Errorf("printer status: %w", err))
-		}
-		sp.SetReadTimeout(p.timeout)
-		if _, err := sp.Read(ans[i : i+1]); err != nil {
-			if errors.Is(err, serialport.ErrTimeout) {
-				return Status{}, fmt.Errorf("printer did not answer its status query within %s: is it on and connected?", p.timeout)
-			}
-			return Status{}, p.fail(fmt.Errorf("printer status: %w", err))
-		}
+		st, err = p.query(ctx, d)
 	}
-	return DecodeStatus(ans[0], ans[1], ans[2])
+	return st, err
 }
 
-// Print checks the printer, writes doc and checks it again. The error says
-// why the document did not (or may not have) come out.
+// Print checks the printer, writes doc and checks it again. It returns
+// within about the timeout per status answer and per part of the
+// document, or when ctx is done; the error is a *PrintError saying why
+// the document did not, or may not have, come out.
 func (p *Printer) Print(ctx context.Context, doc []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	port, err := p.open()
-	if err != nil {
-		return err
-	}
-	st, err := p.status(ctx, port)
+	st, err := p.checked(ctx)
 	if err != nil {
 		return err
 	}
 	if !st.Ready() {
-		return fmt.Errorf("not printed: %s", st.Message("en"))
+		return &PrintError{State: st.State(), Status: st}
 	}
-	if err := ctx.Err(); err != nil {
+	if err := p.write(ctx, p.dev, doc); err != nil {
+		state := StateWriteFailed
+		if errors.Is(err, serialport.ErrClosed) {
+			state = StateGone
+		}
+		return &PrintError{State: state, Sent: true, Err: err}
+	}
+	after, err := p.query(ctx, p.dev)
+	if err != nil {
+		var pe *PrintError
+		if errors.As(err, &pe) {
+			pe.Sent = true
+		}
 		return err
 	}
-	if _, err := port.Write(doc); err != nil {
-		return p.fail(fmt.Errorf("printing failed: %w", err))
-	}
-	after, err := p.status(ctx, port)
-	if err != nil {
-		return fmt.Errorf("sent to the printer, but %s", strings.TrimPrefix(err.Error(), "printer "))
-	}
 	if !after.Ready() {
-		return fmt.Errorf("sent to the printer, but now %s: check the slip came out", after.Message("en"))
+		return &PrintError{State: after.State(), Status: after, Sent: true}
 	}
 	return nil
+}
+
+var errStalled = errors.New("the device took nothing within the timeout")
+
+// write hands b to the device a chunk at a time, each within the timeout.
+// A write the device never finishes is abandoned: the device is dropped
+// and the goroutine stuck in it closes it once the kernel lets go.
+// Called with mu held.
+func (p *Printer) write(ctx context.Context, d *device, b []byte) error {
+	for len(b) > 0 {
+		n := min(len(b), chunk)
+		done := make(chan error, 1)
+		go func(part []byte) {
+			_, err := d.w.Write(part)
+			done <- err
+		}(b[:n])
+		t := time.NewTimer(p.timeout)
+		var err error
+		stuck := true
+		select {
+		case err = <-done:
+			stuck = false
+		case <-t.C:
+			err = errStalled
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		t.Stop()
+		if err != nil {
+			if p.dev == d {
+				p.dev = nil
+			}
+			if stuck {
+				go func() { <-done; d.w.Close() }()
+			} else {
+				d.w.Close()
+			}
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// query asks DLE EOT 1, 2, 3 and 4, draining stale input (late answers,
+// noise) before each and skipping bytes that cannot be an answer. Any
+// failure drops the device. Called with mu held.
+func (p *Printer) query(ctx context.Context, d *device) (Status, error) {
+	if d.sp == nil {
+		return Status{}, nil
+	}
+	var ans [4]byte
+	for i := range ans {
+		b, err := p.ask(ctx, d, byte(i+1))
+		if err != nil {
+			state := StateNoAnswer
+			if errors.Is(err, serialport.ErrClosed) {
+				state = StateGone
+			}
+			if p.dev == d {
+				p.drop()
+			}
+			return Status{}, &PrintError{State: state, Err: err}
+		}
+		ans[i] = b
+	}
+	st, err := DecodeStatus(ans[0], ans[1], ans[2], ans[3])
+	if err != nil {
+		return Status{}, &PrintError{State: StateNoAnswer, Err: err}
+	}
+	return st, nil
+}
+
+func (p *Printer) ask(ctx context.Context, d *device, n byte) (byte, error) {
+	deadline := time.Now().Add(p.timeout)
+	var buf [64]byte
+	// Drain: whatever is waiting is not the answer to this query.
+	if err := d.sp.SetReadTimeout(time.Millisecond); err != nil {
+		return 0, err
+	}
+	for {
+		_, err := d.sp.Read(buf[:])
+		if errors.Is(err, serialport.ErrTimeout) {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+		if time.Now().After(deadline) {
+			return 0, errors.New("the printer keeps sending")
+		}
+	}
+	if err := p.write(ctx, d, []byte{0x10, 0x04, n}); err != nil {
+		return 0, err
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return 0, fmt.Errorf("no answer to DLE EOT %d within %s", n, p.timeout)
+		}
+		if err := d.sp.SetReadTimeout(min(left, 50*time.Millisecond)); err != nil {
+			return 0, err
+		}
+		_, err := d.sp.Read(buf[:1])
+		if errors.Is(err, serialport.ErrTimeout) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if isStatusByte(buf[0]) {
+			return buf[0], nil
+		}
+	}
 }

@@ -179,7 +179,9 @@ func (d *doc) write(s string) {
 			d.b.WriteByte(byte(r))
 			continue
 		}
-		nDst, _, err := d.enc.Transform(d.tmp[:], []byte(string(r)), true)
+		var src [utf8.UTFMax]byte
+		nSrc := utf8.EncodeRune(src[:], r)
+		nDst, _, err := d.enc.Transform(d.tmp[:], src[:nSrc], true)
 		if err != nil {
 			d.enc.Reset()
 			d.b.WriteByte('?') // GB18030 cannot say it

@@ -14,7 +14,7 @@ type Slip struct {
 	At                     time.Time
 	Location               *time.Location // the store's zone; nil: UTC
 	Campaign, CampaignName string
-	Code                   string // the code id (safe to print; never a secret)
+	Code                   string // masked by the caller, or the code's id: never a secret
 	Accepted               bool
 	Reason                 string // reason code
 	ReasonText             string // already localised
@@ -127,7 +127,8 @@ func or(a, b string) string {
 // RenderSlip renders a redemption slip or, when not Accepted, a refusal
 // slip (no uses or amount, the reason instead).
 func RenderSlip(s Slip, l Layout) ([]byte, error) {
-	d := newDoc(s.Lang, l)
+	d := newDoc(s.Lang, l, s.Store, s.StoreName, s.Terminal, s.Cashier, s.Campaign, s.CampaignName, s.Code,
+		s.Reason, s.ReasonText, s.EventID)
 	lang := s.Lang
 	d.heading(or(s.StoreName, s.Store))
 	d.center(true)
@@ -195,7 +196,11 @@ func RenderReport(r Report, l Layout) ([]byte, error) {
 	if r.Z && r.Number < 1 {
 		return nil, ErrNoNumber
 	}
-	d := newDoc(r.Lang, l)
+	text := []string{r.Store, r.StoreName, r.Terminal, r.Manager}
+	for _, ln := range r.Lines {
+		text = append(text, ln.Campaign, ln.CampaignName)
+	}
+	d := newDoc(r.Lang, l, text...)
 	lang := r.Lang
 	if r.Z {
 		d.heading(label(lang, "z") + " #" + strconv.Itoa(r.Number))

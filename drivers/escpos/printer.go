@@ -15,8 +15,14 @@ import (
 
 // Config tunes a printer. Zero values take the defaults.
 type Config struct {
-	// Timeout bounds the wait for one status answer and for the device
-	// to take each part of a document (2 s).
+	// Timeout bounds each exchange with the device (2 s): the four
+	// answers of one status check (DLE EOT 1-4) together, and the taking
+	// of each 512-byte part of a document. The check after a print gets
+	// the Timeout plus the time the document takes on the wire at the
+	// port's baud rate, since the printer sees the query only after the
+	// document. A Print on a healthy printer thus takes about the wire
+	// time; a silent one fails after one Timeout; none takes longer than
+	// about 2 Timeouts plus the wire time plus a Timeout per part.
 	Timeout time.Duration
 }
 
@@ -65,8 +71,9 @@ type Printer struct {
 	serial  *serialport.Config // nil: write-only
 	timeout time.Duration
 
-	mu  sync.Mutex // guards dev; held for a whole Print or Status
-	dev *device    // nil: to be opened
+	mu     sync.Mutex // guards dev and closed; held for a whole Print or Status
+	dev    *device    // nil: to be opened
+	closed bool
 }
 
 // device is one open of the printer.
@@ -131,10 +138,14 @@ func (p *Printer) openFile(create bool) (*device, error) {
 	return &device{w: f}, nil
 }
 
-// Close closes the device.
+// ErrClosed is beneath the error of a Print or Status after Close.
+var ErrClosed = errors.New("printer closed")
+
+// Close closes the device; later calls fail with ErrClosed.
 func (p *Printer) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.closed = true
 	if p.dev == nil {
 		return nil
 	}
@@ -148,6 +159,9 @@ func (p *Printer) Close() error {
 func (p *Printer) device() (d *device, fresh bool, err error) {
 	if p.dev != nil {
 		return p.dev, false, nil
+	}
+	if p.closed {
+		return nil, false, &PrintError{State: StateGone, Err: ErrClosed}
 	}
 	if p.serial == nil {
 		d, err = p.openFile(false)
@@ -188,21 +202,27 @@ func (p *Printer) checked(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	st, err := p.query(ctx, d)
+	st, err := p.query(ctx, d, p.timeout)
 	var pe *PrintError
 	if err != nil && !fresh && errors.As(err, &pe) && pe.State == StateGone {
 		if d, _, err = p.device(); err != nil {
 			return Status{}, err
 		}
-		st, err = p.query(ctx, d)
+		st, err = p.query(ctx, d, p.timeout)
 	}
 	return st, err
 }
 
 // Print checks the printer, writes doc and checks it again. It returns
-// within about the timeout per status answer and per part of the
-// document, or when ctx is done; the error is a *PrintError saying why
-// the document did not, or may not have, come out.
+// within the bounds Config.Timeout gives, or when ctx is done; the error
+// is a *PrintError saying why the document did not, or may not have,
+// come out (Sent).
+//
+// A printer that answers DLE EOT only once it has printed what it holds
+// (some do not treat it as a real-time command) answers the check after
+// a print late: if later than the wait, Print says no_answer with Sent
+// set, and the caller asks the cashier whether the slip came out. Its
+// late answers are drained before the next query.
 func (p *Printer) Print(ctx context.Context, doc []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -213,14 +233,19 @@ func (p *Printer) Print(ctx context.Context, doc []byte) error {
 	if !st.Ready() {
 		return &PrintError{State: st.State(), Status: st}
 	}
-	if err := p.write(ctx, p.dev, doc); err != nil {
+	d := p.dev
+	if err := p.write(ctx, d, doc); err != nil {
 		state := StateWriteFailed
 		if errors.Is(err, serialport.ErrClosed) {
 			state = StateGone
 		}
 		return &PrintError{State: state, Sent: true, Err: err}
 	}
-	after, err := p.query(ctx, p.dev)
+	wait := p.timeout
+	if d.sp != nil {
+		wait += wireTime(d.sp.Config(), len(doc))
+	}
+	after, err := p.query(ctx, d, wait)
 	if err != nil {
 		var pe *PrintError
 		if errors.As(err, &pe) {
@@ -232,6 +257,19 @@ func (p *Printer) Print(ctx context.Context, doc []byte) error {
 		return &PrintError{State: after.State(), Status: after, Sent: true}
 	}
 	return nil
+}
+
+// wireTime is how long n bytes take to cross a serial port at its baud
+// rate.
+func wireTime(c serialport.Config, n int) time.Duration {
+	if c.Baud <= 0 {
+		return 0
+	}
+	bits := 1 + c.DataBits + c.StopBits // start, data, stop
+	if c.Parity != "N" && c.Parity != "" {
+		bits++
+	}
+	return time.Duration(n) * time.Duration(bits) * time.Second / time.Duration(c.Baud)
 }
 
 var errStalled = errors.New("the device took nothing within the timeout")
@@ -276,20 +314,27 @@ func (p *Printer) write(ctx context.Context, d *device, b []byte) error {
 	return nil
 }
 
-// query asks DLE EOT 1, 2, 3 and 4, draining stale input (late answers,
-// noise) before each and skipping bytes that cannot be an answer. Any
-// failure drops the device. Called with mu held.
-func (p *Printer) query(ctx context.Context, d *device) (Status, error) {
+// query asks DLE EOT 1, 2, 3 and 4, all four answers due within wait.
+// Stale input (late answers, noise) is drained before each query and
+// bytes that cannot be an answer are skipped; a printer that sends only
+// such bytes is bad_answer, one that sends nothing no_answer. Any failure
+// drops the device. Called with mu held.
+func (p *Printer) query(ctx context.Context, d *device, wait time.Duration) (Status, error) {
 	if d.sp == nil {
 		return Status{}, nil
 	}
+	deadline := time.Now().Add(wait)
 	var ans [4]byte
 	for i := range ans {
-		b, err := p.ask(ctx, d, byte(i+1))
+		b, err := p.ask(ctx, d, byte(i+1), deadline)
 		if err != nil {
 			state := StateNoAnswer
-			if errors.Is(err, serialport.ErrClosed) {
+			var bad *badAnswer
+			switch {
+			case errors.Is(err, serialport.ErrClosed):
 				state = StateGone
+			case errors.As(err, &bad):
+				state = StateBadAnswer
 			}
 			if p.dev == d {
 				p.drop()
@@ -299,41 +344,56 @@ func (p *Printer) query(ctx context.Context, d *device) (Status, error) {
 		ans[i] = b
 	}
 	st, err := DecodeStatus(ans[0], ans[1], ans[2], ans[3])
-	if err != nil {
-		return Status{}, &PrintError{State: StateNoAnswer, Err: err}
+	if err != nil { // ask returns status bytes only
+		return Status{}, &PrintError{State: StateBadAnswer, Err: err}
 	}
 	return st, nil
 }
 
-func (p *Printer) ask(ctx context.Context, d *device, n byte) (byte, error) {
-	deadline := time.Now().Add(p.timeout)
+// badAnswer is a query's timeout when the printer sent bytes, none of
+// them a status byte.
+type badAnswer struct {
+	n    byte
+	junk []byte // the first bytes seen
+}
+
+func (e *badAnswer) Error() string {
+	return fmt.Sprintf("answer to DLE EOT %d: % x is no status byte", e.n, e.junk)
+}
+
+// ask sends DLE EOT n and waits until deadline for a status byte.
+func (p *Printer) ask(ctx context.Context, d *device, n byte, deadline time.Time) (byte, error) {
 	var buf [64]byte
 	// Drain: whatever is waiting is not the answer to this query.
 	if err := d.sp.SetReadTimeout(time.Millisecond); err != nil {
 		return 0, err
 	}
 	for {
-		_, err := d.sp.Read(buf[:])
+		got, err := d.sp.Read(buf[:])
 		if errors.Is(err, serialport.ErrTimeout) {
 			break
 		}
 		if err != nil {
 			return 0, err
 		}
-		if time.Now().After(deadline) {
-			return 0, errors.New("the printer keeps sending")
+		if time.Now().After(deadline) { // it never stops sending
+			return 0, &badAnswer{n: n, junk: append([]byte(nil), buf[:min(got, 8)]...)}
 		}
 	}
 	if err := p.write(ctx, d, []byte{0x10, 0x04, n}); err != nil {
 		return 0, err
 	}
+	var junk []byte
 	for {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return 0, fmt.Errorf("no answer to DLE EOT %d within %s", n, p.timeout)
+			if len(junk) > 0 {
+				return 0, &badAnswer{n: n, junk: junk}
+			}
+			return 0, fmt.Errorf("no answer to DLE EOT %d in time", n)
 		}
 		if err := d.sp.SetReadTimeout(min(left, 50*time.Millisecond)); err != nil {
 			return 0, err
@@ -347,6 +407,9 @@ func (p *Printer) ask(ctx context.Context, d *device, n byte) (byte, error) {
 		}
 		if isStatusByte(buf[0]) {
 			return buf[0], nil
+		}
+		if len(junk) < 8 {
+			junk = append(junk, buf[0])
 		}
 	}
 }

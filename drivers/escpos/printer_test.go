@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,10 +80,15 @@ func FuzzDecodeStatus(f *testing.F) {
 // with status[n-1] (0: stays silent) and collects everything else.
 type fakePrinter struct {
 	status [4]byte
-	after  *[4]byte // the status once a document has come in
-	noise  []byte   // sent before each answer
-	stale  byte     // sent after each answer (a late duplicate), 0: none
-	stall  bool     // stop reading after the first status round
+	after  *[4]byte      // the status once a document has come in
+	noise  []byte        // sent before each answer
+	stale  byte          // sent after each answer (a late duplicate), 0: none
+	stall  bool          // stop reading after the first status round
+	late   time.Duration // answers once a document has come in wait this long (the printer prints first)
+	// unplug, when set, is called once unplugAt bytes of document have
+	// come in: the cable pulled mid-print.
+	unplug   func()
+	unplugAt int
 
 	mu      sync.Mutex // guards the fields below and status, after
 	got     bytes.Buffer
@@ -137,9 +143,16 @@ func (f *fakePrinter) serve(t *testing.T, path string) (stop func()) {
 					ans = f.status[q-1]
 				}
 				f.queries++
+				late := f.late > 0 && f.got.Len() > 0
 				f.mu.Unlock()
-				if ans != 0 {
-					out := append(append([]byte(nil), f.noise...), ans)
+				if late { // and answers even if the host has given up
+					time.Sleep(f.late)
+				}
+				if ans != 0 || len(f.noise) > 0 {
+					out := append([]byte(nil), f.noise...)
+					if ans != 0 {
+						out = append(out, ans)
+					}
 					if f.stale != 0 {
 						out = append(out, f.stale)
 					}
@@ -156,8 +169,13 @@ func (f *fakePrinter) serve(t *testing.T, path string) (stop func()) {
 			}
 			f.mu.Lock()
 			f.got.Write(in[:len(in)-keep])
+			pull := f.unplug != nil && f.got.Len() >= f.unplugAt
 			f.mu.Unlock()
 			in = append(in[:0], in[len(in)-keep:]...)
+			if pull {
+				f.unplug()
+				f.unplug = nil
+			}
 		}
 	}()
 	return func() { close(quit); <-done; port.Close() }
@@ -198,6 +216,15 @@ func TestPrinterOverPty(t *testing.T) {
 		{"noise and late duplicates", &fakePrinter{status: ready, noise: []byte{0xff, 'x', 0x00, 0x93}, stale: 0x7e}, StateReady, false, true, 8},
 		{"silent", &fakePrinter{}, StateNoAnswer, false, false, 1},
 		{"offline after", &fakePrinter{status: ready, after: &[4]byte{0x1a, 0x12, 0x12, 0x12}}, StateOffline, true, true, 8},
+		// Wrong baud rate: bytes come back, never a status byte.
+		{"garbage", &fakePrinter{noise: []byte{0xff, 0x00, 0x80, 'x'}}, StateBadAnswer, false, false, 0},
+		{"ready after garbage", &fakePrinter{status: ready}, StateReady, false, true, 8},
+		// It answers only once it has printed, later than the wait: the
+		// slip may be out, the caller asks.
+		{"answers after the job, too late", &fakePrinter{status: ready, after: &[4]byte{0x1a, 0x32, 0x12, 0x72}, late: time.Second}, StateNoAnswer, true, true, 5},
+		// Its late answer (offline) still in the line does not spoil the
+		// next print.
+		{"ready after late answers", &fakePrinter{status: ready}, StateReady, false, true, 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stop := tc.f.serve(t, pair.A)
@@ -229,6 +256,31 @@ func TestPrinterOverPty(t *testing.T) {
 		defer stop()
 		if err := p.Print(ctx, doc); err != nil {
 			t.Fatalf("the first print after the printer came back: %v", err)
+		}
+		if !bytes.Equal(f.printed(), doc) {
+			t.Errorf("the printer got %d bytes, want %d", len(f.printed()), len(doc))
+		}
+	})
+
+	t.Run("unplugged mid-print and back", func(t *testing.T) {
+		big := bigDoc(t)
+		f := &fakePrinter{status: ready, unplug: pair.Unplug, unplugAt: 4096}
+		stop := f.serve(t, pair.A)
+		err := p.Print(ctx, big)
+		stop()
+		var pe *PrintError
+		if !errors.As(err, &pe) || !pe.Sent || (pe.State != StateGone && pe.State != StateNoAnswer && pe.State != StateWriteFailed) {
+			t.Fatalf("Print unplugged mid-print = %v, want gone, no_answer or write_failed, sent", err)
+		}
+		if got := len(f.printed()); got == 0 || got >= len(big) {
+			t.Errorf("the printer got %d of %d bytes, want part of it", got, len(big))
+		}
+		pair.Plug()
+		f = &fakePrinter{status: ready}
+		stop = f.serve(t, pair.A)
+		defer stop()
+		if err := p.Print(ctx, doc); err != nil {
+			t.Fatalf("the first print after plugging back: %v", err)
 		}
 		if !bytes.Equal(f.printed(), doc) {
 			t.Errorf("the printer got %d bytes, want %d", len(f.printed()), len(doc))
@@ -286,6 +338,41 @@ func TestPrinterOverPty(t *testing.T) {
 		big := bytes.Repeat([]byte("x"), 4<<20)
 		checkPrintErr(t, p.Print(ctx, big), StateWriteFailed, true)
 	})
+}
+
+// bigDoc is a long document (a long report): far more than the pty
+// and socat hold, so it is still being written when the cable is pulled.
+func bigDoc(t *testing.T) []byte {
+	r := report("zh-CN")
+	for i := range 3000 {
+		r.Lines = append(r.Lines, ReportLine{Campaign: fmt.Sprint("c-", i), CampaignName: "午餐次卡", Redemptions: i})
+	}
+	doc, err := RenderReport(r, Layout{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func TestWireTime(t *testing.T) {
+	for _, tc := range []struct {
+		spec string
+		n    int
+		want time.Duration
+	}{
+		{"/dev/x:9600", 960, time.Second},                       // 8N1: 10 bits a byte
+		{"/dev/x:9600:7E2", 960, 1100 * time.Millisecond},       // 7E2: 11 bits
+		{"/dev/x:115200", 805, 805 * 10 * time.Second / 115200}, // a slip
+		{"/dev/x", 0, 0},
+	} {
+		c, err := serialport.ParseSpec(tc.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := wireTime(c, tc.n); got != tc.want {
+			t.Errorf("wireTime(%s, %d) = %v, want %v", tc.spec, tc.n, got, tc.want)
+		}
+	}
 }
 
 func checkPrintErr(t *testing.T, err error, want State, sent bool) {

@@ -1,20 +1,37 @@
 // Package escpos renders receipts for ESC/POS printers — the redemption
-// slip, the X report and the numbered Z report, in English (ASCII) or in
-// Chinese (GB18030) with a QR code — and prints them on a serial printer
+// slip, the X report and the numbered Z report, with English or Chinese
+// labels, GB18030 text and a QR code — and prints them on a serial printer
 // (status read by DLE EOT before and after) or on a write-only device or
 // file. It also drives a CD5220 two-line customer display.
 //
 // Rendering is pure: values in, bytes out. Text given to it never reaches
-// the printer as commands: control characters are removed first. This
+// the printer as commands: control characters are removed first, so no
+// document holds a real-time command (DLE EOT, DLE ENQ, DLE DC4). This
 // package must never decide anything about a redemption, and never import
 // the terminal or the hub.
 //
-// Chinese documents switch the printer to its two-byte character mode with
-// FS & after ESC @ (Chinese printers — Xprinter, Gprinter, Epson's China
-// models — then read GB18030/GBK); English documents send FS . so a
-// printer left in Chinese mode prints single-byte ASCII. In Chinese mode
-// every non-ASCII character prints as one full-width glyph, two columns
-// wide, which is how lines are measured and aligned.
+// # Commands sent
+//
+// Every document starts with ESC @ (initialise). A document with any
+// non-ASCII text — every zh-CN one, and an English one naming a Chinese
+// store or campaign — then sends FS & (select Kanji/Chinese character
+// mode), after which Chinese printers (Xprinter, Gprinter, Sunmi, Epson's
+// China models) read GB18030/GBK two- and four-byte codes; an ASCII-only
+// document sends FS . (cancel Chinese mode) instead, so a printer left in
+// Chinese mode prints single-byte ASCII. FS & is chosen over ESC t (code
+// page) because Chinese firmware keys its GB font on FS &, and over
+// ESC R/FS C because those differ between vendors. Layout.ASCII is for a
+// printer with no Chinese font: FS & is never sent and every non-ASCII
+// character prints as '?'.
+//
+// In Chinese mode every non-ASCII character prints as one full-width
+// glyph, two columns of the standard 12×24 font wide, which is how lines
+// are measured and aligned; GB18030 encodes all of Unicode, and a
+// character it could not encode would print as '?' (never silently
+// dropped). Then: ESC a n (alignment), ESC E n (emphasis), GS ! n (double
+// width and height for headings), GS ( k (QR: fn 65 model 2, fn 67 module
+// size, fn 69 error correction M, fn 80 store, fn 81 print), ESC d 3 (feed)
+// and GS V 66 0 (feed to the cutter, partial cut). No cash-drawer pulse.
 package escpos
 
 import (
@@ -42,9 +59,11 @@ var (
 	cmdCut         = []byte{0x1d, 'V', 66, 0} // GS V 66 0: feed to the cutter, partial cut
 )
 
-// Layout is the paper width in columns of the printer's standard font.
+// Layout is the paper: its width in columns of the printer's standard
+// font, and whether the printer can print Chinese at all.
 type Layout struct {
-	Columns int // 48 (80 mm paper; 0 means 48) or 32 (58 mm)
+	Columns int  // 48 (80 mm paper; 0 means 48) or 32 (58 mm)
+	ASCII   bool // no Chinese font: never FS &, non-ASCII prints as '?' (use with "en")
 }
 
 // MinColumns is the narrowest layout rendered; narrower asks get it.
@@ -67,8 +86,12 @@ type doc struct {
 	tmp  [8]byte
 }
 
-func newDoc(lang string, l Layout) *doc {
-	d := &doc{zh: lang == "zh-CN", cols: l.cols()}
+// newDoc starts a document in lang whose fields are text: Chinese mode
+// for zh-CN, or for any document with non-ASCII text, unless the printer
+// has no Chinese font.
+func newDoc(lang string, l Layout, text ...string) *doc {
+	zh := !l.ASCII && (lang == "zh-CN" || anyNonASCII(text))
+	d := &doc{zh: zh, cols: l.cols()}
 	d.b.Grow(1024)
 	d.b.Write(cmdInit)
 	if d.zh {
@@ -80,8 +103,19 @@ func newDoc(lang string, l Layout) *doc {
 	return d
 }
 
-// prep is s as it will print: invalid UTF-8 and, in English, every
-// non-ASCII character become '?'; control characters are dropped.
+func anyNonASCII(text []string) bool {
+	for _, s := range text {
+		for i := 0; i < len(s); i++ {
+			if s[i] >= 0x80 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// prep is s as it will print: invalid UTF-8 and, outside Chinese mode,
+// every non-ASCII character become '?'; control characters are dropped.
 func prep(s string, zh bool) string {
 	ok := true
 	for i := 0; i < len(s); i++ {
@@ -163,9 +197,10 @@ func wrap(s string, cols int) []string {
 }
 
 // Wrap splits text into lines that take at most cols columns on the
-// printer (lang "zh-CN" or "en"), as the documents do.
-func Wrap(text, lang string, cols int) []string {
-	return wrap(prep(text, lang == "zh-CN"), max(cols, 2))
+// printer, as the documents do: in Chinese mode (chinese true) a
+// non-ASCII character takes two columns; outside it, it prints as '?'.
+func Wrap(text string, chinese bool, cols int) []string {
+	return wrap(prep(text, chinese), max(cols, 2))
 }
 
 // write writes prepared text s encoded for the printer.
@@ -280,17 +315,41 @@ func (d *doc) heading(s string) {
 // MaxQR is the longest QR content printed; longer is left out.
 const MaxQR = 700
 
-// qr prints data as a centred QR code: GS ( k — model 2, module size 6,
-// error correction M, store the data, print it.
+// qrCapacity is how many bytes a QR code of each version (1-40) holds in
+// byte mode at error correction level M.
+var qrCapacity = [...]int{14, 26, 42, 62, 84, 106, 122, 152, 180, 213, 251, 287, 331, 362, 412, 450, 504, 560, 624, 666,
+	711, 779, 857, 911, 997, 1059, 1125, 1190, 1264, 1370, 1452, 1538, 1628, 1722, 1809, 1911, 1989, 2099, 2213, 2331}
+
+// qrModule is the module size in dots that fits n bytes, with its quiet
+// zone, across cols columns of 12 dots (384 dots on 58 mm paper, 576 on
+// 80 mm): 6 at most, 0 if even 3 does not fit (smaller scans badly).
+func qrModule(n, cols int) byte {
+	for v, c := range qrCapacity {
+		if n <= c {
+			modules := 17 + 4*(v+1) + 8 // the symbol and a 4-module quiet zone each side
+			size := min(cols*12/modules, 6)
+			if size < 3 {
+				return 0
+			}
+			return byte(size)
+		}
+	}
+	return 0
+}
+
+// qr prints data as a centred QR code: GS ( k — model 2, module size to
+// fit the paper, error correction M, store the data, print it. Data too
+// long for the paper is left out (what it says is printed as text too).
 func (d *doc) qr(data string) {
 	data = prep(data, true)
-	if data == "" || len(data) > MaxQR {
+	size := qrModule(len(data), d.cols)
+	if data == "" || len(data) > MaxQR || size == 0 {
 		return
 	}
 	n := len(data) + 3
 	d.center(true)
 	d.cmd([]byte{0x1d, '(', 'k', 4, 0, '1', 'A', '2', 0}, // fn 65: model 2
-		[]byte{0x1d, '(', 'k', 3, 0, '1', 'C', 6},                    // fn 67: module size 6 dots
+		[]byte{0x1d, '(', 'k', 3, 0, '1', 'C', size},                 // fn 67: module size in dots
 		[]byte{0x1d, '(', 'k', 3, 0, '1', 'E', '1'},                  // fn 69: error correction M
 		[]byte{0x1d, '(', 'k', byte(n), byte(n >> 8), '1', 'P', '0'}) // fn 80: store
 	d.b.WriteString(data)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
@@ -151,37 +152,53 @@ func TestDocuments(t *testing.T) {
 	reprint.Reprint, reprint.UsesLeft = true, -1
 	refused := single()
 	refused.Accepted, refused.Reason, refused.ReasonText = false, "used_up", "Already used up"
+	refusedZh := slip("zh-CN")
+	refusedZh.Accepted, refusedZh.Reason, refusedZh.ReasonText = false, "used_up", "券码已用完"
 	x := report("en")
 	x.Z, x.Number, x.From, x.StoreName = false, 0, time.Time{}, "Jing'an Temple"
+	xZh := report("zh-CN")
+	xZh.Z, xZh.Number, xZh.From = false, 0, time.Time{}
+	zEn := report("en")
 	for _, tc := range []struct {
 		golden string
 		doc    func() ([]byte, error)
 		cols   int
+		zh     bool     // Chinese mode: FS & right after ESC @
 		has    []string // text the document must print
 		not    []string // text it must not
 	}{
-		{"slip_zh.bin", func() ([]byte, error) { return RenderSlip(slip("zh-CN"), Layout{}) }, 48,
+		{"slip_zh.bin", func() ([]byte, error) { return RenderSlip(slip("zh-CN"), Layout{}) }, 48, true,
 			[]string{"静安寺店", "核销凭证", "午餐次卡", "本次次数", "剩余次数", "105.00", "离线", "核销成功", "T-SH001-1:42", "2026-11-23 10:30:00", "sh-001", "c-07", "S00000000002"},
 			[]string{"重打"}},
-		{"slip_zh_32.bin", func() ([]byte, error) { return RenderSlip(slip("zh-CN"), Layout{Columns: 32}) }, 32,
+		{"slip_zh_32.bin", func() ([]byte, error) { return RenderSlip(slip("zh-CN"), Layout{Columns: 32}) }, 32, true,
 			[]string{"午餐次卡", "剩余次数", "105.00"}, nil},
-		{"slip_en.bin", func() ([]byte, error) { return RenderSlip(single(), Layout{}) }, 48,
+		{"slip_en.bin", func() ([]byte, error) { return RenderSlip(single(), Layout{}) }, 48, false,
 			[]string{"Jing'an Temple", "REDEMPTION SLIP", "Free coffee", "35.00", "online", "ACCEPTED", "2026-11-23 10:30:00"},
 			[]string{"Uses left", "REPRINT"}},
-		{"slip_en_32.bin", func() ([]byte, error) { return RenderSlip(single(), Layout{Columns: 32}) }, 32,
+		{"slip_en_32.bin", func() ([]byte, error) { return RenderSlip(single(), Layout{Columns: 32}) }, 32, false,
 			[]string{"Free coffee", "35.00"}, nil},
-		{"slip_zh_en.bin", func() ([]byte, error) { return RenderSlip(slip("en"), Layout{}) }, 48,
-			[]string{"????", "Uses left", "7", "105.00", "offline"}, nil},
-		{"slip_reprint.bin", func() ([]byte, error) { return RenderSlip(reprint, Layout{}) }, 48,
+		// English labels, Chinese names: Chinese mode, so the names print.
+		{"slip_zh_en.bin", func() ([]byte, error) { return RenderSlip(slip("en"), Layout{}) }, 48, true,
+			[]string{"静安寺店", "午餐次卡", "Uses left", "7", "105.00", "offline", "ACCEPTED"}, []string{"?"}},
+		// A printer with no Chinese font: '?' for each Chinese character.
+		{"slip_zh_en_ascii.bin", func() ([]byte, error) { return RenderSlip(slip("en"), Layout{ASCII: true}) }, 48, false,
+			[]string{"????", "Uses left", "105.00"}, []string{"静安寺店"}},
+		{"slip_reprint.bin", func() ([]byte, error) { return RenderSlip(reprint, Layout{}) }, 48, true,
 			[]string{"*** 重打 ***"}, []string{"剩余次数"}},
-		{"slip_refused.bin", func() ([]byte, error) { return RenderSlip(refused, Layout{}) }, 48,
+		{"slip_refused.bin", func() ([]byte, error) { return RenderSlip(refused, Layout{}) }, 48, false,
 			[]string{"NOT REDEEMED", "Already used up", "used_up"}, []string{"Amount", "ACCEPTED"}},
-		{"report_x.bin", func() ([]byte, error) { return RenderReport(x, Layout{}) }, 48,
-			[]string{"X REPORT", "first use", "Free coffee (coffee)", "(no campaign)", "Net value (CNY)", "1645.00"}, []string{"Z number"}},
-		{"report_z_zh.bin", func() ([]byte, error) { return RenderReport(report("zh-CN"), Layout{}) }, 48,
+		{"slip_refused_zh_32.bin", func() ([]byte, error) { return RenderSlip(refusedZh, Layout{Columns: 32}) }, 32, true,
+			[]string{"未核销", "券码已用完", "used_up"}, []string{"金额", "核销成功"}},
+		{"report_x.bin", func() ([]byte, error) { return RenderReport(x, Layout{}) }, 48, true,
+			[]string{"X REPORT", "first use", "Free coffee (coffee)", "午餐次卡 (meal-10x)", "(no campaign)", "Net value (CNY)", "1645.00"}, []string{"Z number"}},
+		{"report_x_zh_32.bin", func() ([]byte, error) { return RenderReport(xZh, Layout{Columns: 32}) }, 32, true,
+			[]string{"X 报表", "首次使用", "净额（元）", "1645.00"}, []string{"Z 序号", "#"}},
+		{"report_z_zh.bin", func() ([]byte, error) { return RenderReport(report("zh-CN"), Layout{}) }, 48, true,
 			[]string{"Z 报表 #12", "午餐次卡 (meal-10x)", "合计", "净额（元）", "1645.00", "-70.00", "-105.00", "2026-11-23 00:30:00"}, nil},
-		{"report_z_zh_32.bin", func() ([]byte, error) { return RenderReport(report("zh-CN"), Layout{Columns: 32}) }, 32,
+		{"report_z_zh_32.bin", func() ([]byte, error) { return RenderReport(report("zh-CN"), Layout{Columns: 32}) }, 32, true,
 			[]string{"Z 报表", "#12", "1645.00"}, nil},
+		{"report_z_en_ascii.bin", func() ([]byte, error) { return RenderReport(zEn, Layout{ASCII: true}) }, 48, false,
+			[]string{"Z REPORT #12", "Z number", "???? (meal-10x)", "TOTAL", "1645.00"}, nil},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			doc, err := tc.doc()
@@ -189,6 +206,7 @@ func TestDocuments(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden(t, tc.golden, doc)
+			checkNoRealTime(t, doc)
 			p := parse(t, doc)
 			for _, s := range tc.has {
 				if !strings.Contains(p.text, s) {
@@ -205,9 +223,12 @@ func TestDocuments(t *testing.T) {
 					t.Errorf("line %q is %d columns wide, more than %d", l, w, tc.cols)
 				}
 			}
-			wantZh := p.text != "" && !strings.Contains(tc.golden, "_en") && tc.golden != "report_x.bin" && tc.golden != "slip_refused.bin"
-			if p.chinese != wantZh || !bytes.HasPrefix(doc, append(append([]byte(nil), cmdInit...), cmdChineseOn...)) != !wantZh {
-				t.Errorf("Chinese mode %v, want %v (FS & right after ESC @)", p.chinese, wantZh)
+			mode := cmdChineseOff
+			if tc.zh {
+				mode = cmdChineseOn
+			}
+			if p.chinese != tc.zh || !bytes.HasPrefix(doc, append(append([]byte(nil), cmdInit...), mode...)) {
+				t.Errorf("Chinese mode %v, want %v (FS & or FS . right after ESC @): % x", p.chinese, tc.zh, doc[:4])
 			}
 			if p.cmds[0] != "ESC @" || p.cmds[len(p.cmds)-1] != "GS V 66 0" {
 				t.Errorf("commands %q: want ESC @ first and the cut last", p.cmds)
@@ -317,36 +338,106 @@ func TestRenderEdges(t *testing.T) {
 	}
 }
 
+// realTime are the real-time commands a printer obeys wherever they
+// appear in its input, even inside text or another command's parameters.
+var realTime = [][]byte{{0x10, 0x04}, {0x10, 0x05}, {0x10, 0x14}}
+
+func checkNoRealTime(t *testing.T, doc []byte) {
+	t.Helper()
+	for _, rt := range realTime {
+		if i := bytes.Index(doc, rt); i >= 0 {
+			t.Fatalf("the document holds the real-time command % x at %d", rt, i)
+		}
+	}
+}
+
+// FuzzLayout: any text, at any width, lays out in lines that fit, loses
+// nothing but spaces at line breaks, encodes to GB18030 that decodes back
+// to it (a character GB18030 could not encode would be a '?', never
+// dropped), and never smuggles a command in.
 func FuzzLayout(f *testing.F) {
 	f.Add("午餐次卡 lunch card with a very long name that never fits", 32)
-	f.Add("\x1b@evil\x00\xff", 48)
+	f.Add("\x1b@evil\x00\xff\x10\x04\x01", 48)
 	f.Add("a b  c   d", 1)
+	f.Add("😀 emoji 𠀀 ext-B \ufffd \u00e9\u0301 \u200b zero width", 20)
 	f.Fuzz(func(t *testing.T, s string, cols int) {
 		cols = MinColumns + int(uint(cols)%64)
-		for _, lang := range []string{"zh-CN", "en"} {
-			for _, l := range Wrap(s, lang, cols) {
+		for _, chinese := range []bool{true, false} {
+			lines := Wrap(s, chinese, cols)
+			for _, l := range lines {
 				if width(l) > cols {
 					t.Fatalf("line %q is %d columns, more than %d", l, width(l), cols)
 				}
 			}
-			sl := slip(lang)
-			sl.StoreName, sl.CampaignName, sl.Cashier, sl.ReasonText = s, s, s, s
-			doc, _ := RenderSlip(sl, Layout{Columns: cols})
-			sl.Accepted = false
-			doc2, _ := RenderSlip(sl, Layout{Columns: cols})
-			r := report(lang)
-			r.Lines[0].CampaignName, r.Manager = s, s
-			doc3, _ := RenderReport(r, Layout{Columns: cols})
-			for _, d := range [][]byte{doc, doc2, doc3} {
-				p := parse(t, d)
-				for _, l := range strings.Split(p.text, "\n") {
-					if width(l) > cols {
-						t.Fatalf("line %q is %d columns, more than %d", l, width(l), cols)
+			want := strings.ReplaceAll(prep(s, chinese), " ", "")
+			if got := strings.ReplaceAll(strings.Join(lines, ""), " ", ""); got != want {
+				t.Fatalf("Wrap(%q) = %q: lost text, want %q without spaces", s, lines, want)
+			}
+			if !chinese {
+				continue
+			}
+			d := newDoc("zh-CN", Layout{})
+			head := d.b.Len()
+			text := prep(s, true)
+			d.write(text)
+			back, err := simplifiedchinese.GB18030.NewDecoder().Bytes(d.b.Bytes()[head:])
+			if err != nil {
+				t.Fatalf("GB18030 of %q does not decode: %v", text, err)
+			}
+			if got := []rune(string(back)); len(got) != utf8.RuneCountInString(text) {
+				t.Fatalf("GB18030 of %q decodes to %q: characters lost", text, back)
+			} else {
+				for i, r := range []rune(text) {
+					if got[i] != r && got[i] != '?' {
+						t.Fatalf("GB18030 of %q decodes to %q: %q became %q", text, back, r, got[i])
+					}
+				}
+			}
+		}
+		for _, lang := range []string{"zh-CN", "en"} {
+			for _, l := range []Layout{{Columns: cols}, {Columns: cols, ASCII: true}} {
+				sl := slip(lang)
+				sl.StoreName, sl.CampaignName, sl.Cashier, sl.ReasonText, sl.EventID = s, s, s, s, s
+				doc, _ := RenderSlip(sl, l)
+				sl.Accepted = false
+				doc2, _ := RenderSlip(sl, l)
+				r := report(lang)
+				r.Lines[0].CampaignName, r.Manager = s, s
+				doc3, _ := RenderReport(r, l)
+				for _, d := range [][]byte{doc, doc2, doc3} {
+					checkNoRealTime(t, d)
+					p := parse(t, d)
+					for _, line := range strings.Split(p.text, "\n") {
+						if width(line) > cols {
+							t.Fatalf("line %q is %d columns, more than %d", line, width(line), cols)
+						}
 					}
 				}
 			}
 		}
 	})
+}
+
+func TestQRModule(t *testing.T) {
+	for _, tc := range []struct {
+		n, cols int
+		want    byte
+	}{
+		{12, 48, 6}, {12, 32, 6}, {14, 16, 6}, // version 1: 29 modules with the quiet zone
+		{700, 48, 5}, {700, 32, 3}, {700, 16, 0}, // version 21: 109 modules
+		{2331, 48, 3}, {2332, 48, 0}, {1, 0, 0},
+	} {
+		if got := qrModule(tc.n, tc.cols); got != tc.want {
+			t.Errorf("qrModule(%d, %d) = %d, want %d", tc.n, tc.cols, got, tc.want)
+		}
+	}
+	// A long event id on 58 mm paper: smaller modules, still printed.
+	s := single()
+	s.EventID = strings.Repeat("e", 600)
+	doc, _ := RenderSlip(s, Layout{Columns: 32})
+	if !bytes.Contains(doc, []byte{0x1d, '(', 'k', 3, 0, '1', 'C', 3}) || len(parse(t, doc).qr) != 1 {
+		t.Errorf("a 600-byte QR on 58 mm paper is not printed at module size 3")
+	}
 }
 
 func BenchmarkRenderSlip(b *testing.B) {

@@ -17,9 +17,10 @@ const (
 	StateNoAnswer                 // no answer to DLE EOT within the timeout
 	StateGone                     // the device is not there (unplugged, power off)
 	StateWriteFailed              // the document could not be (all) written
+	StateBadAnswer                // the printer answered DLE EOT with bytes that are no status (wrong baud rate?)
 )
 
-var stateNames = [...]string{"unknown", "ready", "paper_low", "paper_out", "cover_open", "offline", "error", "no_answer", "gone", "write_failed"}
+var stateNames = [...]string{"unknown", "ready", "paper_low", "paper_out", "cover_open", "offline", "error", "no_answer", "gone", "write_failed", "bad_answer"}
 
 var stateMessages = [...][2]string{ // en, zh-CN
 	{"printer state unknown", "打印机状态未知"},
@@ -32,10 +33,11 @@ var stateMessages = [...][2]string{ // en, zh-CN
 	{"printer does not answer: is it on and connected?", "打印机无应答：请检查电源和连接"},
 	{"printer is not connected", "打印机未连接"},
 	{"sending to the printer failed", "发送到打印机失败"},
+	{"printer answers garbage: check its baud rate and that it speaks ESC/POS", "打印机应答异常：请检查波特率及是否支持 ESC/POS"},
 }
 
 // String is the state as a word: ready, paper_low, paper_out, cover_open,
-// offline, error, no_answer, gone, write_failed or unknown.
+// offline, error, no_answer, gone, write_failed, bad_answer or unknown.
 func (s State) String() string {
 	if s < 0 || int(s) >= len(stateNames) {
 		return fmt.Sprintf("State(%d)", int(s))
@@ -126,7 +128,8 @@ func (s Status) Message(lang string) string {
 }
 
 // isStatusByte reports whether b can be an answer to DLE EOT: bits 1 and
-// 4 set, bits 0 and 7 clear.
+// 4 set, bits 0 and 7 clear. XON (0x11), XOFF (0x13) and the bytes of
+// an automatic status back (ASB: bit 1 or bit 4 clear) are not.
 func isStatusByte(b byte) bool { return b&0x93 == 0x12 }
 
 // DecodeStatus reads the answers to DLE EOT 1, 2, 3 and 4 (one byte

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hexiao/hexiao/drivers/ecr"
@@ -76,16 +77,19 @@ type Counter struct {
 	OnPrint func(seq uint64, err error)
 
 	jobs    chan job
-	pending sync.WaitGroup // slips queued and not yet recorded
-	mu      sync.Mutex     // serialises prints (the queue's and Reprint's) on the one printer
+	pending atomic.Int64  // slips queued and not yet recorded
+	drained chan struct{} // signalled (buffer 1) when pending falls to 0
+	mu      sync.Mutex    // serialises prints (the queue's and Reprint's) on the one printer
 
 	lmu  sync.Mutex // guards last
 	last *ecr.Reply // the register's last COMMIT, REVERSE or END_OF_DAY since start
 }
 
+// job is a slip to print: the decision and who served it, rendered only
+// when its turn comes, off the verdict path.
 type job struct {
-	seq uint64
-	doc []byte
+	d       terminal.Decision
+	cashier string
 }
 
 // New makes a counter on eng and st printing on pr (nil: no printer).
@@ -94,7 +98,8 @@ func New(eng *terminal.Engine, st Store, pr Printer, cfg Config, now func() time
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.withDefaults()
-	return &Counter{eng: eng, st: st, pr: pr, cfg: cfg, now: now, log: log, jobs: make(chan job, cfg.Queue)}
+	return &Counter{eng: eng, st: st, pr: pr, cfg: cfg, now: now, log: log, jobs: make(chan job, cfg.Queue),
+		drained: make(chan struct{}, 1)}
 }
 
 // Engine is the engine the counter serves.
@@ -111,32 +116,45 @@ func (c *Counter) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case j := <-c.jobs:
-			err := c.print(ctx, j.doc)
-			if rerr := c.st.RecordPrint(context.WithoutCancel(ctx), j.seq, c.now(), err); rerr != nil {
-				c.log.Error("record slip", "seq", j.seq, "err", rerr)
+			doc, err := c.renderDecision(j.d, j.cashier)
+			if err == nil {
+				err = c.print(ctx, doc)
 			}
-			if err != nil {
-				c.log.Warn("slip not printed: reprint it from the log", "seq", j.seq, "err", err)
-			}
+			c.recordSlip(context.WithoutCancel(ctx), j.d.Event.Seq, err)
 			if c.OnPrint != nil {
-				c.OnPrint(j.seq, err)
+				c.OnPrint(j.d.Event.Seq, err)
 			}
-			c.pending.Done()
+			if c.pending.Add(-1) == 0 {
+				select {
+				case c.drained <- struct{}{}:
+				default:
+				}
+			}
 		}
+	}
+}
+
+// recordSlip records one try to print the slip of event seq.
+func (c *Counter) recordSlip(ctx context.Context, seq uint64, err error) {
+	if rerr := c.st.RecordPrint(ctx, seq, c.now(), err); rerr != nil {
+		c.log.Error("record slip", "seq", seq, "err", rerr)
+	}
+	if err != nil {
+		c.log.Warn("slip not printed: reprint it from the log", "seq", seq, "err", err)
 	}
 }
 
 // Flush waits until every queued slip has printed or failed, or ctx is
 // done. Run must be running.
 func (c *Counter) Flush(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { c.pending.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("slips still waiting for the printer: %w", ctx.Err())
+	for c.pending.Load() > 0 {
+		select {
+		case <-c.drained:
+		case <-ctx.Done():
+			return fmt.Errorf("slips still waiting for the printer: %w", ctx.Err())
+		}
 	}
+	return nil
 }
 
 // print prints doc within the print timeout, one document at a time.
@@ -162,21 +180,13 @@ func (c *Counter) Commit(ctx context.Context, in terminal.Input) terminal.Decisi
 }
 
 func (c *Counter) queueSlip(ctx context.Context, d terminal.Decision, cashier string) {
-	doc, err := c.renderDecision(d, cashier)
-	if err == nil {
-		c.pending.Add(1)
-		select {
-		case c.jobs <- job{seq: d.Event.Seq, doc: doc}:
-			return
-		default:
-			c.pending.Done()
-			err = fmt.Errorf("%d slips already wait for the printer", cap(c.jobs))
-		}
+	c.pending.Add(1)
+	select {
+	case c.jobs <- job{d: d, cashier: cashier}:
+	default:
+		c.pending.Add(-1)
+		c.recordSlip(ctx, d.Event.Seq, fmt.Errorf("%d slips already wait for the printer", cap(c.jobs)))
 	}
-	if rerr := c.st.RecordPrint(ctx, d.Event.Seq, c.now(), err); rerr != nil {
-		c.log.Error("record slip", "seq", d.Event.Seq, "err", rerr)
-	}
-	c.log.Warn("slip not printed: reprint it from the log", "seq", d.Event.Seq, "err", err)
 }
 
 // Reprint prints again the slip of one of this terminal's redemptions,

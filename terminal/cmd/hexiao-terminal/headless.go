@@ -136,7 +136,12 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		defer d.Close()
 		display = d
 	}
-	ccfg := counter.Config{StoreName: *storeName, Lang: lng, Columns: *columns, Version: version}
+	// counterSession wires the engine (with link, or none) to the counter, the
+	// printer, the display and stdout.
+	counterSession := func(link *hublink.Link, eng *terminal.Engine) *session {
+		ctr := counter.New(eng, st, pr, counter.Config{StoreName: *storeName, Lang: lng, Columns: *columns, Version: version}, clock, log)
+		return newSession(ctr, link, display, stdout, *cashier, lng)
+	}
 	var link *hublink.Link
 	if !*noHub {
 		cfg, err := hublink.LoadConfig(*data)
@@ -167,20 +172,14 @@ func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			}
 			eng = terminal.New(st, link, clock, terminal.Config{ClaimTimeout: *claimTimeout}, log)
 			eng.SetReachable(false) // until the hub answers
-			ctr := counter.New(eng, st, pr, ccfg, clock, log)
-			sess := newSession(ctr, link, stdout, *cashier, lng)
-			sess.display = display
-			return runSynced(ctx, st, sess, devs, stdin, stderr, log, *syncWait, *flushTimeout)
+			return runSynced(ctx, st, counterSession(link, eng), devs, stdin, stderr, log, *syncWait, *flushTimeout)
 		}
 	}
 	eng := terminal.New(st, nil, clock, terminal.Config{ClaimTimeout: *claimTimeout}, log)
-	ctr := counter.New(eng, st, pr, ccfg, clock, log)
 	if err := ready(ctx, st, eng, stderr, "offline (no hub link)"); err != nil {
 		return err
 	}
-	sess := newSession(ctr, nil, stdout, *cashier, lng)
-	sess.display = display
-	if err := sess.serve(ctx, devs, stdin, stderr, log, *flushTimeout); err != nil {
+	if err := counterSession(nil, eng).serve(ctx, devs, stdin, stderr, log, *flushTimeout); err != nil {
 		return err
 	}
 	depth, err := st.OutboxDepth(context.WithoutCancel(ctx))

@@ -234,7 +234,7 @@ func FuzzHeadlessLines(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		eng := terminal.New(st, nil, time.Now, terminal.Config{}, nil)
 		var out bytes.Buffer
-		s := newSession(counter.New(eng, st, nil, counter.Config{}, time.Now, nil), nil, &out, "", protocol.LangZH)
+		s := newSession(counter.New(eng, st, nil, counter.Config{}, time.Now, nil), nil, nil, &out, "", protocol.LangZH)
 		if err := s.serveLines(context.Background(), bytes.NewReader(in)); err != nil {
 			t.Fatalf("serveLines: %v", err)
 		}

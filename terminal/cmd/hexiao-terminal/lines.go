@@ -33,8 +33,8 @@ type session struct {
 	w  *bufio.Writer
 }
 
-func newSession(ctr *counter.Counter, link *hublink.Link, out io.Writer, cashier string, lang protocol.Lang) *session {
-	return &session{ctr: ctr, link: link, cashier: cashier, lang: lang, w: bufio.NewWriter(out)}
+func newSession(ctr *counter.Counter, link *hublink.Link, display *escpos.Display, out io.Writer, cashier string, lang protocol.Lang) *session {
+	return &session{ctr: ctr, link: link, display: display, cashier: cashier, lang: lang, w: bufio.NewWriter(out)}
 }
 
 // emit writes v as one JSON line and flushes it.

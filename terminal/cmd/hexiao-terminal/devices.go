@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/hexiao/hexiao/drivers/ecr"
 	"github.com/hexiao/hexiao/drivers/escpos"
@@ -26,9 +24,6 @@ type devices struct {
 }
 
 func (d devices) any() bool { return d.scanner != "" || d.ecr != "" }
-
-// reopenEvery is how often a gone serial device is looked for again.
-const reopenEvery = 500 * time.Millisecond
 
 // start runs the devices' readers until ctx is done; wait waits for them.
 func (d devices) start(ctx context.Context, s *session, stderr io.Writer, log *slog.Logger) (wait func()) {
@@ -62,46 +57,18 @@ func (d devices) start(ctx context.Context, s *session, stderr io.Writer, log *s
 	return wg.Wait
 }
 
-// serveECR serves the cash register link, opening the port again whenever
-// it goes (a USB adapter unplugged), until ctx is done. One server keeps
-// its duplicate cache across reopenings, so a request resent over the new
-// port is still answered, not executed again.
+// serveECR serves the cash register link until ctx is done, reopening
+// the port whenever it goes.
 func (d devices) serveECR(ctx context.Context, s *session, stderr io.Writer, log *slog.Logger) {
-	cfg, _ := serialport.ParseSpec(d.ecr) // checked when the flags were read
-	var srv *ecr.Server
-	announced := false
-	for ctx.Err() == nil {
-		port, err := serialport.Open(cfg)
-		if err != nil {
-			if !announced {
-				fmt.Fprintf(stderr, "cash register link %s: %v; retrying\n", d.ecr, err)
-				announced = true
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(reopenEvery):
-			}
-			continue
+	pc, _ := serialport.ParseSpec(d.ecr) // checked when the flags were read
+	ecr.ServePort(ctx, pc, ecrLogger{s: s}, ecr.Config{Checksum: d.ecrSum}, log, func(open bool, err error) {
+		switch {
+		case open:
+			fmt.Fprintf(stderr, "cash register link %s open (%s)\n", pc, d.ecrSum)
+		case err != nil:
+			fmt.Fprintf(stderr, "cash register link %s: %v; reopening\n", d.ecr, err)
 		}
-		announced = false
-		fmt.Fprintf(stderr, "cash register link %s open (%s)\n", cfg, d.ecrSum)
-		if srv == nil {
-			srv = ecr.NewServer(port, ecrLogger{s: s}, ecr.Config{Checksum: d.ecrSum, Baud: cfg.Baud}, log)
-		} else {
-			srv.Reattach(port)
-		}
-		err = srv.Run(ctx)
-		port.Close()
-		if ctx.Err() == nil {
-			fmt.Fprintf(stderr, "cash register link %s closed: %v; reopening\n", d.ecr, err)
-			if !errors.Is(err, serialport.ErrClosed) {
-				select {
-				case <-ctx.Done():
-				case <-time.After(reopenEvery):
-				}
-			}
-		}
-	}
+	})
 }
 
 // ecrLine is what headless writes for each command the register sends.

@@ -105,8 +105,23 @@ func New(eng *terminal.Engine, st Store, pr Printer, cfg Config, now func() time
 // Engine is the engine the counter serves.
 func (c *Counter) Engine() *terminal.Engine { return c.eng }
 
+// Switchable is a Printer that may be configured or not at a given moment
+// (the window's settings swap printers while the counter runs): while
+// Present is false the counter treats it as no printer.
+type Switchable interface {
+	Present() bool
+}
+
 // HasPrinter reports whether slips and reports print.
-func (c *Counter) HasPrinter() bool { return c.pr != nil }
+func (c *Counter) HasPrinter() bool {
+	if c.pr == nil {
+		return false
+	}
+	if s, ok := c.pr.(Switchable); ok {
+		return s.Present()
+	}
+	return true
+}
 
 // Run prints queued slips until ctx is done. Slips still queued then stay
 // unprinted (no record), which is how a reprint finds them.
@@ -159,7 +174,7 @@ func (c *Counter) Flush(ctx context.Context) error {
 
 // print prints doc within the print timeout, one document at a time.
 func (c *Counter) print(ctx context.Context, doc []byte) error {
-	if c.pr == nil {
+	if !c.HasPrinter() {
 		return errors.New("no printer configured")
 	}
 	c.mu.Lock()
@@ -173,7 +188,7 @@ func (c *Counter) print(ctx context.Context, doc []byte) error {
 // its slip: the decision never waits for the printer.
 func (c *Counter) Commit(ctx context.Context, in terminal.Input) terminal.Decision {
 	d := c.eng.Commit(ctx, in)
-	if d.Accepted() && c.pr != nil && d.Event.Seq != 0 && !d.Replayed {
+	if d.Accepted() && c.HasPrinter() && d.Event.Seq != 0 && !d.Replayed {
 		c.queueSlip(ctx, d, in.Cashier)
 	}
 	return d
@@ -241,7 +256,7 @@ func (c *Counter) CloseDay(ctx context.Context, manager string) (ReportResult, e
 
 func (c *Counter) printReport(ctx context.Context, r terminal.Report) ReportResult {
 	out := ReportResult{Report: r}
-	if c.pr == nil {
+	if !c.HasPrinter() {
 		return out
 	}
 	doc, err := c.renderReport(ctx, r)

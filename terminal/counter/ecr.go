@@ -216,7 +216,7 @@ func (c *Counter) ecrStatus(ctx context.Context) ecr.Reply {
 	if n, err := c.st.OutboxDepth(ctx); err == nil {
 		r.Outbox = n
 	}
-	if c.pr != nil {
+	if c.HasPrinter() {
 		r.Printer = "configured"
 		if s, ok := c.pr.(PrinterStatus); ok {
 			r.Printer = s.StatusText(ctx)

@@ -172,6 +172,17 @@ func (s *Store) Campaign(_ context.Context, id string) (protocol.Campaign, error
 	return c, nil
 }
 
+// Campaigns returns every cached campaign, in no particular order.
+func (s *Store) Campaigns() []protocol.Campaign {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]protocol.Campaign, 0, len(s.campaigns))
+	for _, c := range s.campaigns {
+		out = append(out, c)
+	}
+	return out
+}
+
 // Settled reports whether store's day is locked.
 func (s *Store) Settled(ctx context.Context, store, day string) (bool, error) {
 	var n int

@@ -72,11 +72,11 @@ type Status struct {
 	// OfflineCap is false when no campaign caps the offline age.
 	OfflineLeft time.Duration
 	OfflineCap  bool
-	Snapshot    bool   // the first snapshot is still being pulled
-	Problem     string // why sync is stuck, in words, or ""
-	Printer     string // the printer's state in words, or "" without one
-	Unprinted   int    // today's redemptions whose slip did not print
-	Revoked     string // HQ revoked this terminal: why
+	Snapshot    bool       // the first snapshot is still being pulled
+	Problem     string     // why sync is stuck, in words, or ""
+	Printer     *UserError // the printer's state in words; nil without a printer
+	Unprinted   int        // today's redemptions whose slip did not print
+	Revoked     string     // HQ revoked this terminal: why
 }
 
 // LogRow is one journal event of a day, as the manager's log shows it.

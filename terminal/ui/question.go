@@ -94,9 +94,13 @@ func (q *questionView) key(k scanner.Key) {
 	case k.Name == scanner.KeyRune && multi && k.Rune >= '0' && k.Rune <= '9':
 		q.typed += string(k.Rune)
 	case k.Name == scanner.KeyRune && multi && (k.Rune == '+' || k.Rune == '='):
-		q.typed = strconv.Itoa(min(q.n+1, q.max))
+		q.n, q.typed = min(q.n+1, q.max), ""
+		q.render()
+		return
 	case k.Name == scanner.KeyRune && multi && k.Rune == '-':
-		q.typed = strconv.Itoa(max(q.n-1, 1))
+		q.n, q.typed = max(q.n-1, 1), ""
+		q.render()
+		return
 	default:
 		return
 	}

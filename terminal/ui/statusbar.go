@@ -58,8 +58,8 @@ func (b *statusBar) set(st Status) {
 		b.left.SetText(offlineLeft(a.lang, st))
 	}
 	b.print.SetText("")
-	if st.Printer != "" {
-		b.print.SetText(a.t("status.printer", st.Printer))
+	if st.Printer != nil {
+		b.print.SetText(a.t("status.printer", st.Printer.In(a.lang)))
 	}
 	if st.Unprinted > 0 {
 		b.print.SetText(b.print.Text + " " + a.t("status.unprinted", st.Unprinted))

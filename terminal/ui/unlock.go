@@ -35,7 +35,7 @@ func newUnlockView(a *App, manager bool) *unlockView {
 		t.TextSize, t.TextStyle.Bold, t.Alignment = size, bold, fyne.TextAlignCenter
 		return t
 	}
-	v.title, v.prompt, v.echoText, v.errText = text(40, true), text(28, false), text(36, true), text(26, true)
+	v.title, v.prompt, v.echoText, v.errText = text(40, true), text(28, false), text(36, false), text(26, true)
 	v.errText.Color = colorRejected
 	v.echoText.TextStyle.Monospace = true
 	if manager {

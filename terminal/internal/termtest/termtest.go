@@ -196,3 +196,15 @@ func (l *Link) Claim(ctx context.Context, req protocol.ClaimRequest) (protocol.C
 	}
 	return r, nil
 }
+
+// Dir sets up a terminal in a new temporary directory, imports snap,
+// closes the store and returns the directory, for a test that opens it
+// the way a program does.
+func Dir(t testing.TB, snap Snapshot) string {
+	t.Helper()
+	st, dir := Open(t, snap)
+	if err := st.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	return dir
+}

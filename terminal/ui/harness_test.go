@@ -1,0 +1,261 @@
+package ui_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/hexiao/hexiao/protocol"
+	"github.com/hexiao/hexiao/terminal/internal/termtest"
+	"github.com/hexiao/hexiao/terminal/station"
+	"github.com/hexiao/hexiao/terminal/ui"
+)
+
+// clock is a settable clock safe for the worker and the test goroutine.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// sounds records the sounds played.
+type sounds struct {
+	mu     sync.Mutex
+	played []ui.Sound
+}
+
+func (s *sounds) Play(k ui.Sound) {
+	s.mu.Lock()
+	s.played = append(s.played, k)
+	s.mu.Unlock()
+}
+
+func (s *sounds) last() ui.Sound {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.played) == 0 {
+		return 0
+	}
+	return s.played[len(s.played)-1]
+}
+
+// harness is a counter window on a real station (SQLite in a temp dir)
+// in Fyne's test driver. Everything the App gives to Options.Do is queued
+// and run on the test goroutine by pump, so widgets are only ever touched
+// there.
+type harness struct {
+	t     *testing.T
+	clock *clock
+	st    *station.Station
+	app   *ui.App
+	w     fyne.Window
+	snd   *sounds
+
+	queue    chan func()
+	verdicts []ui.Verdict
+	latency  []time.Duration
+}
+
+// fixture is the snapshot most tests use: a one-use campaign C1 with card
+// secrets 1..9, a multi-use campaign M5 (5 uses) with card secret 20, and
+// a campaign C2 that asks for confirmation with card secret 30.
+func fixture() termtest.Snapshot {
+	c1 := termtest.Campaign("C1")
+	c1.Name = "视频会员月卡"
+	m5 := termtest.Campaign("M5")
+	m5.Name, m5.Uses, m5.FaceValue = "咖啡次卡", 5, 1800
+	c2 := termtest.Campaign("C2")
+	c2.Name, c2.Confirm = "Gift card", true
+	snap := termtest.Snapshot{Campaigns: []protocol.Campaign{c1, m5, c2}}
+	for n := 1; n <= 9; n++ {
+		snap.Codes = append(snap.Codes, termtest.SecretCode(n, "C1", 1))
+	}
+	snap.Codes = append(snap.Codes, termtest.SecretCode(20, "M5", 5), termtest.SecretCode(30, "C2", 1))
+	return snap
+}
+
+func newHarness(t *testing.T, lang protocol.Lang) *harness {
+	t.Helper()
+	return newHarnessDir(t, termtest.Dir(t, fixture()), lang)
+}
+
+func newHarnessDir(t *testing.T, dir string, lang protocol.Lang) *harness {
+	t.Helper()
+	test.NewTempApp(t)
+	h := &harness{t: t, clock: &clock{t: termtest.Now}, snd: &sounds{}, queue: make(chan func(), 1024)}
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := station.Open(ctx, station.Options{Dir: dir, Version: "test", Now: h.clock.Now, NoHub: true})
+	if err != nil {
+		t.Fatalf("open station: %v", err)
+	}
+	set := st.Settings()
+	set.Lang = lang
+	if err := st.SaveSettings(ctx, set); err != nil {
+		t.Fatalf("settings: %v", err)
+	}
+	h.st = st
+	h.w = test.NewWindow(nil)
+	h.w.Resize(fyne.NewSize(1024, 768))
+	h.app = ui.New(h.w, st, ui.Options{
+		Now:   h.clock.Now,
+		Do:    func(f func()) { h.queue <- f },
+		Sound: h.snd,
+		OnVerdict: func(v ui.Verdict, d time.Duration) {
+			h.verdicts = append(h.verdicts, v)
+			h.latency = append(h.latency, d)
+		},
+	})
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = st.Run(ctx) })
+	wg.Go(func() { _ = h.app.Run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		// Run may be waiting to hand the UI a function: keep pumping.
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		for {
+			select {
+			case <-done:
+				h.w.Close()
+				st.Close()
+				return
+			case f := <-h.queue:
+				f()
+			}
+		}
+	})
+	h.pump()
+	return h
+}
+
+// pump runs what is queued for the UI goroutine.
+func (h *harness) pump() {
+	for {
+		select {
+		case f := <-h.queue:
+			f()
+		default:
+			return
+		}
+	}
+}
+
+// until pumps until cond holds, failing the test after 10 s.
+func (h *harness) until(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.pump()
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s; the window shows: %q", what, h.texts())
+		}
+		select {
+		case f := <-h.queue:
+			f()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+// keys types s with gap between keys (8 ms: a scanner; 150 ms: a person),
+// then Enter.
+func (h *harness) keys(s string, gap time.Duration) {
+	c := h.w.Canvas()
+	for _, r := range s {
+		c.OnTypedRune()(r)
+		h.clock.Add(gap)
+	}
+	h.key(fyne.KeyReturn)
+}
+
+func (h *harness) key(name fyne.KeyName) {
+	h.w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: name})
+	h.pump()
+}
+
+// scan scans code and waits for its verdict.
+func (h *harness) scan(code string) ui.Verdict {
+	h.t.Helper()
+	n := len(h.verdicts)
+	h.keys(code, 8*time.Millisecond)
+	h.until("a verdict for "+code, func() bool { return len(h.verdicts) > n })
+	return h.verdicts[len(h.verdicts)-1]
+}
+
+// signIn signs a cashier in from the sign-in screen.
+func (h *harness) signIn(id, pin string) {
+	h.t.Helper()
+	h.until("the sign-in screen", func() bool { return h.shows("Cashier sign-in") || h.shows("收银员登录") })
+	h.keys(id, 150*time.Millisecond)
+	h.keys(pin, 150*time.Millisecond)
+	h.until("the scan screen", func() bool { return h.shows("Scan a code") || h.shows("请扫描券码") })
+}
+
+// texts lists the visible texts in the window, in tree order.
+func (h *harness) texts() []string {
+	var out []string
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		switch x := o.(type) {
+		case *canvas.Text:
+			if x.Text != "" {
+				out = append(out, x.Text)
+			}
+			return
+		case *widget.Label:
+			if x.Text != "" {
+				out = append(out, x.Text)
+			}
+			return
+		case *widget.Button:
+			out = append(out, x.Text)
+			return
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
+			}
+			return
+		case fyne.Widget:
+			r := test.WidgetRenderer(x)
+			for _, c := range r.Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(h.w.Canvas().Content())
+	return out
+}
+
+// shows reports whether some visible text contains s.
+func (h *harness) shows(s string) bool {
+	for _, t := range h.texts() {
+		if strings.Contains(t, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hexiao/hexiao/drivers/scanner"
 	"github.com/hexiao/hexiao/protocol"
+	"github.com/hexiao/hexiao/terminal"
 )
 
 // Sound is one of the verdict sounds.
@@ -250,12 +251,15 @@ func (a *App) show(s screen) {
 	a.w.Canvas().Unfocus()
 	a.bar.obj.Show()
 	var obj fyne.CanvasObject
+	var focus fyne.Focusable
 	switch s {
 	case screenEnroll:
 		a.bar.obj.Hide()
-		obj = newEnrollView(a).obj
+		v := newEnrollView(a)
+		obj, focus = v.obj, v.focus
 	case screenSetup:
-		obj = newSetupView(a).obj
+		v := newSetupView(a)
+		obj, focus = v.obj, v.focus
 	case screenSignIn:
 		a.unlock = newUnlockView(a, false)
 		obj = a.unlock.obj
@@ -276,6 +280,9 @@ func (a *App) show(s screen) {
 	a.body.Objects = []fyne.CanvasObject{obj}
 	a.body.Refresh()
 	a.bar.set(a.status)
+	if focus != nil {
+		a.w.Canvas().Focus(focus)
+	}
 }
 
 // signedIn is called when a cashier (or a manager at the counter) signs in.
@@ -313,3 +320,25 @@ func (a *App) lockManager() {
 
 // asUserError is errors.As for *UserError.
 func asUserError(err error, target **UserError) bool { return errors.As(err, target) }
+
+// Scanned submits a code a serial scanner read, as if scanned into the
+// window. Safe to call from any goroutine.
+func (a *App) Scanned(code string) {
+	at := a.now()
+	a.do(func() {
+		if t := a.target(); t != nil {
+			t.input(scanner.Result{Kind: scanner.Scan, Text: code}, at)
+		}
+	})
+}
+
+// Decided shows a decision the cash register asked for. Safe to call from
+// any goroutine.
+func (a *App) Decided(d terminal.Decision) {
+	at := a.now()
+	a.do(func() {
+		if a.screen == screenScan && a.scan != nil {
+			a.scan.show(decisionVerdict(a.lang, d), at)
+		}
+	})
+}

@@ -14,7 +14,8 @@ import (
 // enrollView is a new terminal's first screen: scan the enrollment QR code
 // HQ shows (or type or paste its link) to pair with the hub.
 type enrollView struct {
-	obj fyne.CanvasObject
+	obj   fyne.CanvasObject
+	focus fyne.Focusable
 }
 
 func newEnrollView(a *App) *enrollView {
@@ -61,14 +62,13 @@ func newEnrollView(a *App) *enrollView {
 	entry.OnSubmitted = func(string) { submit() }
 	lang := widget.NewButton(a.t("lang.switch"), func() { a.SetLang(otherLang(a.lang)) })
 	box := container.NewVBox(layout.NewSpacer(), title, help, entry, button, msg, layout.NewSpacer(), container.NewCenter(lang))
-	v := &enrollView{obj: container.NewPadded(box)}
-	a.w.Canvas().Focus(entry)
-	return v
+	return &enrollView{obj: container.NewPadded(box), focus: entry}
 }
 
 // setupView makes the first store manager of a terminal with no staff.
 type setupView struct {
-	obj fyne.CanvasObject
+	obj   fyne.CanvasObject
+	focus fyne.Focusable
 }
 
 func newSetupView(a *App) *setupView {
@@ -111,7 +111,5 @@ func newSetupView(a *App) *setupView {
 	)
 	form.SubmitText = a.t("setup.submit")
 	form.OnSubmit = submit
-	v := &setupView{obj: container.NewPadded(container.NewVBox(title, help, form, msg))}
-	a.w.Canvas().Focus(id)
-	return v
+	return &setupView{obj: container.NewPadded(container.NewVBox(title, help, form, msg)), focus: id}
 }

@@ -39,10 +39,12 @@ var coreTexts = map[string]text{
 	"mode.offline":         {"offline: sent to HQ later", "离线核销：稍后上传总部"},
 	"mode.":                {"", ""},
 
-	"banner.offline":  {"OFFLINE: redemptions are recorded here and sent when the hub is back · %s", "离线：核销记录保存在本机，恢复连接后上传 · %s"},
-	"banner.forced":   {"OFFLINE (switched by a manager) · %s", "离线（店长手动切换）· %s"},
-	"banner.unlinked": {"NOT LINKED TO A HUB: offline only · %s", "未连接总部：仅离线核销 · %s"},
-	"banner.revoked":  {"THIS TERMINAL WAS REVOKED BY HQ: nothing can be redeemed (%s)", "此终端已被总部停用：无法核销（%s）"},
+	"banner.offline":       {"OFFLINE · %s", "离线 · %s"},
+	"banner.forced":        {"OFFLINE (switched by a manager) · %s", "离线（店长手动切换）· %s"},
+	"banner.offline_help":  {"Redemptions are recorded here and sent to HQ when the hub is back", "核销记录保存在本机，恢复连接后上传总部"},
+	"banner.unlinked":      {"NOT LINKED TO A HUB · %s", "未连接总部 · %s"},
+	"banner.unlinked_help": {"Offline redemptions only, within each campaign's offline policy", "仅可离线核销，受各活动离线规则限制"},
+	"banner.revoked":       {"REVOKED BY HQ: nothing can be redeemed", "此终端已被总部停用：无法核销"},
 
 	"status.online":     {"Online", "在线"},
 	"status.offline":    {"Offline", "离线"},

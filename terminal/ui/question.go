@@ -53,7 +53,7 @@ func (q *questionView) ask(in terminal.Input, p terminal.Preview, id int) {
 	q.in, q.p, q.id, q.on, q.typed = in, p, id, true, ""
 	q.max = max(p.Code.UsesLeft, 1)
 	q.n = 1
-	q.title.Text = p.Campaign.Name
+	q.title.Text = clip(p.Campaign.Name, maxLine)
 	q.detail.Text = a.t("question.detail", money(p.Campaign.FaceValue), p.Code.UsesLeft)
 	if p.Campaign.Uses > 1 && p.Code.UsesLeft > 1 {
 		q.hint.Text = a.t("question.uses_hint", q.max)

@@ -26,6 +26,7 @@ type scanView struct {
 
 	banner     *fyne.Container
 	bannerText *canvas.Text
+	bannerHelp *canvas.Text
 	prompt     *canvas.Text
 	echoText   *canvas.Text
 	busyText   *canvas.Text
@@ -41,7 +42,9 @@ func newScanView(a *App) *scanView {
 	v.bannerText = canvas.NewText("", colorInk)
 	v.bannerText.TextSize = 22
 	v.bannerText.TextStyle.Bold = true
-	v.banner = container.NewStack(canvas.NewRectangle(colorAttention), container.NewPadded(v.bannerText))
+	v.bannerHelp = canvas.NewText("", colorInk)
+	v.bannerHelp.TextSize = 16
+	v.banner = container.NewStack(canvas.NewRectangle(colorAttention), container.NewPadded(container.NewVBox(v.bannerText, v.bannerHelp)))
 	v.banner.Hide()
 	v.prompt = canvas.NewText(a.t("scan.prompt"), colorPrompt)
 	v.prompt.TextSize = 44
@@ -68,20 +71,22 @@ func newScanView(a *App) *scanView {
 // setStatus shows or hides the offline banner.
 func (v *scanView) setStatus(st Status) {
 	a := v.a
+	left := offlineLeft(a.lang, st)
 	switch {
 	case st.Revoked != "":
-		v.bannerText.Text = a.t("banner.revoked", st.Revoked)
+		v.bannerText.Text, v.bannerHelp.Text = a.t("banner.revoked"), clip(st.Revoked, 2*maxLine)
 	case st.Forced:
-		v.bannerText.Text = a.t("banner.forced", offlineLeft(a.lang, st))
+		v.bannerText.Text, v.bannerHelp.Text = a.t("banner.forced", left), a.t("banner.offline_help")
 	case !st.Online && st.Linked:
-		v.bannerText.Text = a.t("banner.offline", offlineLeft(a.lang, st))
+		v.bannerText.Text, v.bannerHelp.Text = a.t("banner.offline", left), a.t("banner.offline_help")
 	case !st.Linked && st.Terminal != "":
-		v.bannerText.Text = a.t("banner.unlinked", offlineLeft(a.lang, st))
+		v.bannerText.Text, v.bannerHelp.Text = a.t("banner.unlinked", left), a.t("banner.unlinked_help")
 	default:
 		v.banner.Hide()
 		return
 	}
 	v.bannerText.Refresh()
+	v.bannerHelp.Refresh()
 	v.banner.Show()
 }
 
@@ -90,6 +95,7 @@ func (v *scanView) echo(pending string) {
 	if pending != "" && v.verdict.shown() {
 		v.hideVerdict()
 	}
+	pending = tail(pending, maxLine)
 	if v.echoText.Text != pending {
 		v.echoText.Text = pending
 		v.echoText.Refresh()

@@ -72,7 +72,7 @@ func (v *unlockView) echo(pending string) {
 	if v.id != "" {
 		pending = strings.Repeat("●", len([]rune(pending)))
 	}
-	v.echoText.Text = pending
+	v.echoText.Text = tail(pending, maxLine)
 	v.echoText.Refresh()
 }
 

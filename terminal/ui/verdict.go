@@ -76,7 +76,7 @@ func decisionVerdict(lang protocol.Lang, d terminal.Decision) Verdict {
 	v.Mode = tr(lang, "mode."+string(d.Mode))
 	switch {
 	case d.Accepted():
-		v.Kind = VerdictAccepted
+		v.Kind, v.Why = VerdictAccepted, "" // the headline says it
 		v.Headline = tr(lang, "verdict.accepted")
 		v.Value = money(d.Amount)
 		v.Uses = tr(lang, "verdict.uses", d.Uses, d.UsesLeft)
@@ -132,7 +132,7 @@ func (v *verdictView) set(vd Verdict) {
 	v.bg.FillColor = bg
 	for t, s := range map[*canvas.Text]string{v.headline: vd.Headline, v.reason: vd.Why, v.campaign: vd.Campaign,
 		v.value: vd.Value, v.uses: vd.Uses, v.mode: vd.Mode, v.detail: vd.Detail} {
-		t.Text, t.Color = s, ink
+		t.Text, t.Color = clip(s, maxLine), ink
 	}
 	v.obj.Show()
 	v.obj.Refresh()
@@ -144,3 +144,25 @@ func (v *verdictView) hide() {
 }
 
 func (v *verdictView) shown() bool { return v.obj.Visible() }
+
+// maxLine bounds a line of big text, in characters, so a long name never
+// widens the window past the screen.
+const maxLine = 40
+
+// clip shortens s to n characters, ending it with "…".
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// tail keeps the last n characters of s, starting it with "…".
+func tail(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return "…" + string(r[len(r)-n+1:])
+}

@@ -3,7 +3,7 @@
 // line-per-code mode and the day's log.
 //
 // enroll, init, import, headless and log work on a local data directory;
-// the window is listed as coming and refuses to run until it lands.
+// with no command it opens the counter window (package terminal/ui).
 // main only wires the process to run, which holds everything testable; it
 // must never hold redemption rules, which belong in package terminal.
 package main
@@ -73,9 +73,15 @@ Commands:
   version    print the build version and the protocol version
   help       print this help (also -h, --help)
 
-Coming (not built yet; see README 'Status'):
-  hexiao-terminal [--data DIR]
-             the counter window (no command)
+With no command it opens the counter window:
+  hexiao-terminal [--data DIR] [--lang en|zh-CN] [--fullscreen] [--size WxH]
+                  [--claim-timeout 800ms] [--no-hub] [-v]
+             a new terminal first shows enrollment (scan HQ's QR code); then
+             cashier sign-in, the scan screen and, behind F2 and a manager's
+             PIN or badge, the log, voids, reprints, X/Z reports, sync,
+             other terminals and settings (devices, language, sound).
+             DIR defaults to hexiao-terminal under the user's config
+             directory (~/.config/hexiao-terminal on Linux)
 `
 
 // coming lists the commands this build does not have yet.
@@ -118,7 +124,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runPorts(ctx, rest, stdout, stderr)
 	case cmd == "" || strings.HasPrefix(cmd, "-"):
 		// No command, or only flags: the counter window.
-		return fmt.Errorf("the %s window is not built yet: see README 'Status'", name)
+		return runWindow(ctx, args, stdout, stderr)
 	case coming[cmd]:
 		return fmt.Errorf("%s %s is not built yet: see README 'Status'", name, cmd)
 	default:

@@ -135,11 +135,12 @@ func (s *Station) Status(ctx context.Context) ui.Status {
 		out.Outbox = n
 	}
 	now := s.now()
+	out.Day = businessDay(now, id.Location)
 	out.LastContact = st.LastContact()
 	out.OfflineLeft, out.OfflineCap = offlineLeft(st.Campaigns(), now.Sub(out.LastContact), out.LastContact.IsZero())
 	if link != nil {
 		ls := link.Status()
-		out.Connected, out.Snapshot, out.Problem = ls.Connected, ls.Snapshot, ls.Problem
+		out.Connected, out.Snapshot, out.Problem, out.HubVersion = ls.Connected, ls.Snapshot, ls.Problem, ls.HubVersion
 	}
 	if ctr.HasPrinter() {
 		p, perr := s.devs.printer.get()
@@ -149,7 +150,7 @@ func (s *Station) Status(ctx context.Context) ui.Status {
 		case p != nil:
 			out.Printer = s.lastPrint()
 		}
-		if un, err := st.Unprinted(ctx, businessDay(now, id.Location)); err == nil {
+		if un, err := st.Unprinted(ctx, out.Day); err == nil {
 			out.Unprinted = len(un)
 		}
 	}

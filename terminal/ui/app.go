@@ -181,6 +181,9 @@ func (a *App) refreshStatus(ctx context.Context) {
 		if a.scan != nil {
 			a.scan.setStatus(st)
 		}
+		if a.mgr != nil {
+			a.mgr.sync.set(st)
+		}
 	})
 }
 

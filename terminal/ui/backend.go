@@ -77,6 +77,8 @@ type Status struct {
 	Printer     *UserError // the printer's state in words; nil without a printer
 	Unprinted   int        // today's redemptions whose slip did not print
 	Revoked     string     // HQ revoked this terminal: why
+	Day         string     // today's business day in the store's time zone (YYYY-MM-DD)
+	HubVersion  string     // the protocol version the hub announced
 }
 
 // LogRow is one journal event of a day, as the manager's log shows it.

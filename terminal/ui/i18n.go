@@ -16,7 +16,7 @@ type text struct{ en, zh string }
 // Reasons come from protocol.Reason.Text; staff and backend errors that
 // are meant for the user come as *UserError. A guard test checks that
 // every key used in this package is here, in both languages.
-var catalogue = merge(coreTexts, managerTexts)
+var catalogue = merge(coreTexts, toolTexts, managerTexts)
 
 func merge(maps ...map[string]text) map[string]text {
 	out := map[string]text{}

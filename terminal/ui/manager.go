@@ -12,16 +12,17 @@ type managerView struct {
 	a    *App
 	obj  fyne.CanvasObject
 	tabs *container.AppTabs
+	sync *syncTab
 }
 
 func newManagerView(a *App) *managerView {
-	v := &managerView{a: a}
+	v := &managerView{a: a, sync: newSyncTab(a)}
 	v.tabs = container.NewAppTabs(
 		container.NewTabItem(a.t("tab.log"), newLogTab(a)),
 		container.NewTabItem(a.t("tab.reports"), newReportsTab(a)),
-		container.NewTabItem(a.t("tab.sync"), newSyncTab(a)),
-		container.NewTabItem(a.t("tab.neighbours"), newNeighboursTab(a)),
-		container.NewTabItem(a.t("tab.settings"), newSettingsTab(a)),
+		container.NewTabItem(a.t("tab.sync"), v.sync.obj),
+		container.NewTabItem(a.t("tab.neighbours"), newNeighboursTab(a).obj),
+		container.NewTabItem(a.t("tab.settings"), newSettingsTab(a).obj),
 	)
 	v.tabs.OnSelected = func(*container.TabItem) { a.touch() }
 	lock := widget.NewButton(a.t("manager.lock"), a.lockManager)

@@ -14,6 +14,12 @@ PACKAGES=(
 	ca-certificates
 	socat      # pty pairs for the serial driver tests (scanner, ECR, printer)
 	mosquitto  # external broker for hub/mqttlink tests (each starts its own on a free port; never the system service on 1883)
+	# The counter window (Fyne: cgo OpenGL and X11) and its tests.
+	pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
+	xvfb xauth libgl1-mesa-dri  # the real window under a virtual X server (Mesa's software GL)
+	xdotool                     # simulated keystrokes (a keyboard-wedge scanner) in the window test
+	imagemagick                 # import: screenshots of the window
+	fonts-noto-cjk              # Chinese glyphs for the window (Fyne falls back to system fonts)
 )
 
 # The oldest Go that builds this module (go.mod's go line).

@@ -172,6 +172,24 @@ func (s *Store) Campaign(_ context.Context, id string) (protocol.Campaign, error
 	return c, nil
 }
 
+// StoreRecord returns what the hub said about a store (its name, region
+// and time zone), or terminal.ErrNotFound.
+func (s *Store) StoreRecord(ctx context.Context, id string) (protocol.Store, error) {
+	var body []byte
+	err := s.r.QueryRowContext(ctx, "SELECT body FROM stores WHERE id = ?", id).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return protocol.Store{}, terminal.ErrNotFound
+	}
+	if err != nil {
+		return protocol.Store{}, fmt.Errorf("read store %s: %w", id, err)
+	}
+	var st protocol.Store
+	if err := json.Unmarshal(body, &st); err != nil {
+		return protocol.Store{}, fmt.Errorf("store %s: %w", id, err)
+	}
+	return st, nil
+}
+
 // Campaigns returns every cached campaign, in no particular order.
 func (s *Store) Campaigns() []protocol.Campaign {
 	s.mu.RLock()

@@ -8,6 +8,7 @@ import (
 	"github.com/hexiao/hexiao/drivers/escpos"
 	"github.com/hexiao/hexiao/protocol"
 	"github.com/hexiao/hexiao/terminal"
+	"github.com/hexiao/hexiao/terminal/sqlite"
 	"github.com/hexiao/hexiao/terminal/ui"
 )
 
@@ -129,7 +130,7 @@ func (s *Station) Status(ctx context.Context) ui.Status {
 	out := ui.Status{Terminal: id.Terminal, Store: id.Store, StoreName: set.StoreName,
 		Online: eng.Online(), Forced: eng.ForcedOffline(), Linked: link != nil, Revoked: st.Revoked()}
 	if out.StoreName == "" {
-		out.StoreName = id.Store
+		out.StoreName = s.storeName(ctx, st)
 	}
 	if n, err := st.OutboxDepth(ctx); err == nil {
 		out.Outbox = n
@@ -200,4 +201,13 @@ func (s *Station) lastPrint() *ui.UserError {
 		return &ui.UserError{EN: pe.Message("en"), ZH: pe.Message(string(protocol.LangZH))}
 	}
 	return &ui.UserError{EN: err.Error(), ZH: "打印失败：" + err.Error()}
+}
+
+// storeName is the store's name as the hub gave it, else its id.
+func (s *Station) storeName(ctx context.Context, st *sqlite.Store) string {
+	id := st.Identity().Store
+	if rec, err := st.StoreRecord(ctx, id); err == nil && rec.Name != "" {
+		return rec.Name
+	}
+	return id
 }

@@ -130,6 +130,9 @@ func (s *Station) openParts(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	set := s.settings
+	if set.StoreName == "" {
+		set.StoreName = s.storeName(ctx, st)
+	}
 	ctr := counter.New(eng, st, s.devs.printer, counter.Config{StoreName: set.StoreName, Lang: set.Lang,
 		Columns: set.Columns, Version: s.opt.Version}, clock, s.log)
 	ctr.OnPrint = func(_ uint64, err error) {

@@ -62,7 +62,7 @@ func (s *sounds) last() ui.Sound {
 // and run on the test goroutine by pump, so widgets are only ever touched
 // there.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	clock *clock
 	st    *station.Station
 	app   *ui.App
@@ -72,6 +72,7 @@ type harness struct {
 	queue    chan func()
 	verdicts []ui.Verdict
 	latency  []time.Duration
+	shownAt  time.Time // wall time of the last verdict
 }
 
 // fixture is the snapshot most tests use: a one-use campaign C1 with card
@@ -92,12 +93,12 @@ func fixture() termtest.Snapshot {
 	return snap
 }
 
-func newHarness(t *testing.T, lang protocol.Lang) *harness {
+func newHarness(t testing.TB, lang protocol.Lang) *harness {
 	t.Helper()
 	return newHarnessDir(t, termtest.Dir(t, fixture()), lang)
 }
 
-func newHarnessDir(t *testing.T, dir string, lang protocol.Lang) *harness {
+func newHarnessDir(t testing.TB, dir string, lang protocol.Lang) *harness {
 	t.Helper()
 	test.NewTempApp(t)
 	h := &harness{t: t, clock: &clock{t: termtest.Now}, snd: &sounds{}, queue: make(chan func(), 1024)}
@@ -121,6 +122,7 @@ func newHarnessDir(t *testing.T, dir string, lang protocol.Lang) *harness {
 		OnVerdict: func(v ui.Verdict, d time.Duration) {
 			h.verdicts = append(h.verdicts, v)
 			h.latency = append(h.latency, d)
+			h.shownAt = time.Now()
 		},
 	})
 	var wg sync.WaitGroup

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/hexiao/hexiao/drivers/imagecode"
 	"github.com/hexiao/hexiao/protocol"
 	"github.com/hexiao/hexiao/terminal/internal/termtest"
 	"github.com/hexiao/hexiao/terminal/station"
@@ -73,6 +74,7 @@ type harness struct {
 	verdicts []ui.Verdict
 	latency  []time.Duration
 	shownAt  time.Time // wall time of the last verdict
+	clip     []byte    // the picture on the clipboard
 }
 
 // fixture is the snapshot most tests use: a one-use campaign C1 with card
@@ -119,6 +121,15 @@ func newHarnessDir(t testing.TB, dir string, lang protocol.Lang) *harness {
 		Now:   h.clock.Now,
 		Do:    func(f func()) { h.queue <- f },
 		Sound: h.snd,
+		Decode: func(data []byte) ([]string, error) {
+			codes, err := imagecode.Decode(data)
+			out := make([]string, len(codes))
+			for i, c := range codes {
+				out[i] = c.Text
+			}
+			return out, err
+		},
+		Clipboard: func() []byte { return h.clip },
 		OnVerdict: func(v ui.Verdict, d time.Duration) {
 			h.verdicts = append(h.verdicts, v)
 			h.latency = append(h.latency, d)

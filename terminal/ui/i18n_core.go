@@ -100,9 +100,9 @@ var coreTexts = map[string]text{
 
 	"manager.title":  {"Store manager: %s", "店长：%s"},
 	"manager.lock":   {"Lock (Esc)", "锁定（Esc）"},
-	"tab.log":        {"Log", "流水"},
-	"tab.reports":    {"X / Z reports", "X / Z 报表"},
-	"tab.sync":       {"Sync", "同步"},
-	"tab.neighbours": {"Other terminals", "其他终端"},
-	"tab.settings":   {"Settings", "设置"},
+	"tab.log":        {"Log (Alt+1)", "流水（Alt+1）"},
+	"tab.reports":    {"X / Z reports (Alt+2)", "X / Z 报表（Alt+2）"},
+	"tab.sync":       {"Sync (Alt+3)", "同步（Alt+3）"},
+	"tab.neighbours": {"Other terminals (Alt+4)", "其他终端（Alt+4）"},
+	"tab.settings":   {"Settings (Alt+5)", "设置（Alt+5）"},
 }

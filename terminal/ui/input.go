@@ -161,9 +161,15 @@ func (a *App) openManager() {
 // shortcuts adds the keyboard shortcuts that work whatever has focus.
 func (a *App) shortcuts() {
 	c := a.w.Canvas()
-	paste := &desktop.CustomShortcut{KeyName: fyne.KeyV, Modifier: fyne.KeyModifierShortcutDefault}
-	c.AddShortcut(paste, func(fyne.Shortcut) { a.paste() })
 	c.AddShortcut(&fyne.ShortcutPaste{}, func(fyne.Shortcut) { a.paste() })
+	for i, k := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5} {
+		c.AddShortcut(&desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) {
+			if a.screen == screenManager && a.mgr != nil {
+				a.touch()
+				a.mgr.tabs.SelectIndex(i)
+			}
+		})
+	}
 	lock := &desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault}
 	c.AddShortcut(lock, func(fyne.Shortcut) {
 		if a.screen == screenManager {

@@ -1,0 +1,140 @@
+package ui_test
+
+import (
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/hexiao/hexiao/protocol"
+)
+
+// unlock opens the manager tools from the scan screen.
+func (h *harness) unlock(id, pin string) {
+	h.t.Helper()
+	h.key(fyne.KeyF2)
+	h.until("the unlock screen", func() bool { return h.shows("Store manager") || h.shows("店长功能") })
+	h.keys(id, 150*time.Millisecond)
+	h.keys(pin, 150*time.Millisecond)
+	h.until("the manager tools", func() bool { return h.shows("Lock (Esc)") || h.shows("锁定（Esc）") })
+}
+
+// alt presses Alt and k: the manager tabs' shortcuts.
+func (h *harness) alt(k fyne.KeyName) {
+	h.w.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: k, Modifier: fyne.KeyModifierAlt})
+	h.pump()
+}
+
+// button finds a visible button by its text.
+func (h *harness) button(text string) *widget.Button {
+	h.t.Helper()
+	var found *widget.Button
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() || found != nil {
+			return
+		}
+		switch x := o.(type) {
+		case *widget.Button:
+			if x.Text == text {
+				found = x
+			}
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(x).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(h.w.Canvas().Content())
+	if found == nil {
+		h.t.Fatalf("no button %q in %q", text, h.texts())
+	}
+	return found
+}
+
+func TestManagerForceOfflineAndLock(t *testing.T) {
+	h := newHarness(t, protocol.LangEN)
+	h.signIn("M1", "2580")
+	h.unlock("M1", "2580")
+	// Sync tab: this terminal has no hub, so the switch is disabled and
+	// the tab says why.
+	h.alt(fyne.Key3)
+	if !h.shows("This terminal is not linked to a hub: offline only.") {
+		t.Fatalf("sync tab: %q", h.texts())
+	}
+	if !h.button("Force offline").Disabled() {
+		t.Errorf("force offline is enabled on a terminal without a hub")
+	}
+	// Esc locks the tools and returns to the scan screen.
+	h.key(fyne.KeyEscape)
+	if !h.shows("Scan a code") || h.shows("Lock (Esc)") {
+		t.Fatalf("after Esc: %q", h.texts())
+	}
+	// Idle for longer than the auto-lock: locked.
+	h.unlock("M1", "2580")
+	h.clock.Add(3 * time.Minute)
+	h.until("the auto-lock", func() bool { return !h.shows("Lock (Esc)") })
+	if !h.shows("Scan a code") {
+		t.Fatalf("after the auto-lock: %q", h.texts())
+	}
+}
+
+func TestSettingsSwitchLanguage(t *testing.T) {
+	h := newHarness(t, protocol.LangEN)
+	h.signIn("M1", "2580")
+	h.unlock("M1", "2580")
+	h.alt(fyne.Key5)
+	sel := h.selectWith("中文（简体）")
+	sel.SetSelectedIndex(1)
+	test.Tap(h.button("Save"))
+	h.until("the window in Chinese", func() bool { return h.shows("锁定（Esc）") })
+	if got := h.st.Settings().Lang; got != protocol.LangZH {
+		t.Errorf("stored language %q, want zh-CN", got)
+	}
+	// F4 switches back at once, from the scan screen.
+	h.key(fyne.KeyEscape)
+	h.key(fyne.KeyF4)
+	if !h.shows("Scan a code") {
+		t.Fatalf("after F4: %q", h.texts())
+	}
+}
+
+// selectWith finds a visible Select offering option.
+func (h *harness) selectWith(option string) *widget.Select {
+	h.t.Helper()
+	var found *widget.Select
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() || found != nil {
+			return
+		}
+		switch x := o.(type) {
+		case *widget.Select:
+			for _, opt := range x.Options {
+				if opt == option {
+					found = x
+				}
+			}
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(x).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(h.w.Canvas().Content())
+	if found == nil {
+		h.t.Fatalf("no select with %q", option)
+	}
+	return found
+}

@@ -137,6 +137,9 @@ func (s *Station) Status(ctx context.Context) ui.Status {
 	}
 	now := s.now()
 	out.Day = businessDay(now, id.Location)
+	for _, ev := range s.Interrupted() {
+		out.Interrupted = append(out.Interrupted, ev.Code)
+	}
 	out.LastContact = st.LastContact()
 	out.OfflineLeft, out.OfflineCap = offlineLeft(st.Campaigns(), now.Sub(out.LastContact), out.LastContact.IsZero())
 	if link != nil {

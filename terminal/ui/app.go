@@ -101,6 +101,8 @@ type App struct {
 	touched  time.Time // the manager's last action, for the auto-lock
 	status   Status
 	enrolled bool
+	// toldInterrupted: the decisions a crash interrupted were shown.
+	toldInterrupted bool
 
 	wedge      *scanner.Wedge
 	wedgeTimer *time.Timer

@@ -79,6 +79,9 @@ type Status struct {
 	Revoked     string     // HQ revoked this terminal: why
 	Day         string     // today's business day in the store's time zone (YYYY-MM-DD)
 	HubVersion  string     // the protocol version the hub announced
+	// Interrupted lists the codes (ids) whose decision a crash or power cut
+	// interrupted before its verdict: they were NOT redeemed.
+	Interrupted []string
 }
 
 // LogRow is one journal event of a day, as the manager's log shows it.

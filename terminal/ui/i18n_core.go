@@ -5,14 +5,15 @@ package ui
 var coreTexts = map[string]text{
 	"app.title": {"Hexiao counter", "核销终端"},
 
-	"scan.prompt":      {"Scan a code", "请扫描券码"},
-	"scan.hints":       {"Scan, or type a code and press Enter · drop or paste (Ctrl+V) a screenshot · F2 manager · F3 sign out · F4 中文", "扫码，或输入券码后按回车 · 拖入或粘贴（Ctrl+V）截图 · F2 店长 · F3 退出登录 · F4 English"},
-	"scan.checking":    {"Checking…", "正在核验…"},
-	"scan.repeat":      {"Same code scanned again: already handled", "重复扫描同一券码：已处理"},
-	"scan.interrupted": {"Typing was interrupted by a scan and not submitted", "手工输入被扫码打断，未提交"},
-	"scan.too_short":   {"Too short for a code: scan or type it again", "输入过短，不是券码：请重新扫描或输入"},
-	"scan.unreadable":  {"Unreadable input: scan it again", "无法识别的输入：请重新扫描"},
-	"paste.empty":      {"The clipboard holds no picture or text", "剪贴板中没有图片或文字"},
+	"scan.prompt":            {"Scan a code", "请扫描券码"},
+	"scan.hints":             {"Scan, or type a code and press Enter · drop or paste (Ctrl+V) a screenshot · F2 manager · F3 sign out · F4 中文", "扫码，或输入券码后按回车 · 拖入或粘贴（Ctrl+V）截图 · F2 店长 · F3 退出登录 · F4 English"},
+	"scan.checking":          {"Checking…", "正在核验…"},
+	"scan.repeat":            {"Same code scanned again: already handled", "重复扫描同一券码：已处理"},
+	"scan.interrupted":       {"Typing was interrupted by a scan and not submitted", "手工输入被扫码打断，未提交"},
+	"scan.too_short":         {"Too short for a code: scan or type it again", "输入过短，不是券码：请重新扫描或输入"},
+	"scan.unreadable":        {"Unreadable input: scan it again", "无法识别的输入：请重新扫描"},
+	"scan.interrupted_crash": {"%d scan(s) were cut off by a restart and NOT redeemed: scan them again", "%d 笔核销因重启中断，未核销：请重新扫码"},
+	"paste.empty":            {"The clipboard holds no picture or text", "剪贴板中没有图片或文字"},
 
 	"image.many_files":  {"%d files dropped: drop one picture at a time", "拖入了 %d 个文件：请一次拖入一张图片"},
 	"image.unreadable":  {"Cannot read the picture", "无法读取图片"},

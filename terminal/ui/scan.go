@@ -68,9 +68,14 @@ func newScanView(a *App) *scanView {
 	return v
 }
 
-// setStatus shows or hides the offline banner.
+// setStatus shows or hides the offline banner, and once the decisions a
+// crash interrupted.
 func (v *scanView) setStatus(st Status) {
 	a := v.a
+	if len(st.Interrupted) > 0 && !a.toldInterrupted {
+		a.toldInterrupted = true
+		v.attention(a.t("scan.interrupted_crash", len(st.Interrupted)), strings.Join(maskAll(st.Interrupted), "  "))
+	}
 	left := offlineLeft(a.lang, st)
 	switch {
 	case st.Revoked != "":

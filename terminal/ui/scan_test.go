@@ -1,12 +1,14 @@
 package ui_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
 
 	"github.com/hexiao/hexiao/protocol"
+	"github.com/hexiao/hexiao/terminal"
 	"github.com/hexiao/hexiao/terminal/internal/termtest"
 	"github.com/hexiao/hexiao/terminal/ui"
 )
@@ -110,5 +112,30 @@ func TestConfirmCancelRedeemsNothing(t *testing.T) {
 	h.until("the verdict", func() bool { return len(h.verdicts) > n })
 	if v := h.verdicts[len(h.verdicts)-1]; v.Kind != ui.VerdictAccepted {
 		t.Fatalf("after Enter: %v %s", v.Kind, v.Reason)
+	}
+}
+
+// A decision a crash cut off before its verdict is resolved as not
+// redeemed when the window starts, and the cashier is told to scan again.
+func TestInterruptedDecisionIsShown(t *testing.T) {
+	st, dir := termtest.Open(t, fixture())
+	ev := protocol.Event{V: 1, Terminal: termtest.Terminal, Kind: protocol.KindRedemption, At: termtest.Now, Store: termtest.Store,
+		Mode: protocol.ModeOnline, Reason: protocol.Accepted, Code: "S00000000007", Format: protocol.FormatSecret, Campaign: "C1", Uses: 1, Amount: 2500}
+	if _, err := st.Pend(context.Background(), terminal.Pending{Claim: ev}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarnessDir(t, dir, protocol.LangEN)
+	h.signIn("M1", "2580")
+	h.until("the notice", func() bool { return h.shows("1 scan(s) were cut off by a restart") && h.shows("NOT redeemed: scan them again") })
+	if !h.shows("S00000000007") {
+		t.Errorf("the notice does not name the code: %q", h.texts())
+	}
+	code, _ := termtest.Secret(7)
+	h.clock.Add(time.Second)
+	if v := h.scan(code); v.Kind != ui.VerdictAccepted {
+		t.Errorf("scanned again: %v %s", v.Kind, v.Reason)
 	}
 }

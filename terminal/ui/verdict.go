@@ -2,6 +2,7 @@ package ui
 
 import (
 	"image/color"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -100,7 +101,7 @@ func decisionVerdict(lang protocol.Lang, d terminal.Decision) Verdict {
 type verdictView struct {
 	obj                                                   *fyne.Container
 	bg                                                    *canvas.Rectangle
-	headline, reason, campaign, value, uses, mode, detail *canvas.Text
+	headline, reason, reason2, campaign, value, uses, mode, detail *canvas.Text
 	kind                                                  VerdictKind
 }
 
@@ -111,11 +112,11 @@ func newVerdictView() *verdictView {
 		t.TextSize, t.TextStyle.Bold, t.Alignment = size, bold, fyne.TextAlignCenter
 		return t
 	}
-	v.headline, v.reason = text(72, true), text(36, true)
+	v.headline, v.reason, v.reason2 = text(72, true), text(36, true), text(36, true)
 	v.campaign, v.value, v.uses = text(32, false), text(48, true), text(30, false)
 	v.mode, v.detail = text(22, false), text(22, false)
 	v.obj = container.NewStack(v.bg, container.NewVBox(layout.NewSpacer(),
-		v.headline, v.reason, v.campaign, v.value, v.uses, v.mode, v.detail, layout.NewSpacer()))
+		v.headline, v.reason, v.reason2, v.campaign, v.value, v.uses, v.mode, v.detail, layout.NewSpacer()))
 	v.obj.Hide()
 	return v
 }
@@ -130,7 +131,8 @@ func (v *verdictView) set(vd Verdict) {
 		bg, ink = colorAttention, colorInk
 	}
 	v.bg.FillColor = bg
-	for t, s := range map[*canvas.Text]string{v.headline: vd.Headline, v.reason: vd.Why, v.campaign: vd.Campaign,
+	why, why2 := split2(vd.Why, maxLine)
+	for t, s := range map[*canvas.Text]string{v.headline: vd.Headline, v.reason: why, v.reason2: why2, v.campaign: vd.Campaign,
 		v.value: vd.Value, v.uses: vd.Uses, v.mode: vd.Mode, v.detail: vd.Detail} {
 		t.Text, t.Color = clip(s, maxLine), ink
 	}
@@ -156,6 +158,23 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// split2 breaks s into two lines of at most n characters, at a space
+// when there is one, the second clipped.
+func split2(s string, n int) (string, string) {
+	r := []rune(s)
+	if len(r) <= n {
+		return s, ""
+	}
+	cut := n
+	for i := n; i > n/2; i-- {
+		if r[i] == ' ' {
+			cut = i
+			break
+		}
+	}
+	return string(r[:cut]), clip(strings.TrimSpace(string(r[cut:])), n)
 }
 
 // tail keeps the last n characters of s, starting it with "…".

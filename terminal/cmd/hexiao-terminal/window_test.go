@@ -175,10 +175,15 @@ func TestWindowUnderXvfb(t *testing.T) {
 		snap.Codes = append(snap.Codes, termtest.SecretCode(n, "C1", 1))
 	}
 	data := termtest.Dir(t, snap)
+	// Linked to a hub that is down: the window is offline and says so.
+	hub := `{"hub":"http://127.0.0.1:1","mqtt_url":"mqtt://127.0.0.1:1","terminal":"T-SH001-1","mqtt_password":"x"}`
+	if err := os.WriteFile(filepath.Join(data, "hub.json"), []byte(hub), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	x := startXvfb(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--data", data, "--lang", "en", "--size", "1024x700", "--no-hub")
+	cmd := exec.CommandContext(ctx, bin, "--data", data, "--lang", "en", "--size", "1024x700")
 	cmd.Env = append(os.Environ(), "DISPLAY="+x.display, "LANG=en_US.UTF-8")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -224,7 +229,10 @@ func TestWindowUnderXvfb(t *testing.T) {
 	x.key(t, "Return")
 	_, seen = logs.wait(t, regexp.MustCompile(`msg="signed in"`), seen)
 	time.Sleep(300 * time.Millisecond)
-	x.screenshot(t, filepath.Join(shots, "scan-en.png"))
+	img := x.screenshot(t, filepath.Join(shots, "scan-en.png"))
+	if got := colourAt(img, 512, 20); got != "amber" {
+		t.Errorf("the offline banner is %s at (512,20), want amber", got)
+	}
 
 	for i, lang := range []string{"en", "zh"} {
 		if lang == "zh" {

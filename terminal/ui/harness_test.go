@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hexiao/hexiao/drivers/imagecode"
 	"github.com/hexiao/hexiao/protocol"
+	"github.com/hexiao/hexiao/terminal"
 	"github.com/hexiao/hexiao/terminal/internal/termtest"
 	"github.com/hexiao/hexiao/terminal/station"
 	"github.com/hexiao/hexiao/terminal/ui"
@@ -75,6 +77,24 @@ type harness struct {
 	latency  []time.Duration
 	shownAt  time.Time // wall time of the last verdict
 	clip     []byte    // the picture on the clipboard
+
+	devMu   sync.Mutex
+	devices []string // device events: "scanner <nil>" when connected
+}
+
+// connected waits for the station to report dev connected.
+func (h *harness) connected(dev string) {
+	h.t.Helper()
+	h.until(dev+" connected", func() bool {
+		h.devMu.Lock()
+		defer h.devMu.Unlock()
+		for _, d := range h.devices {
+			if d == dev+" <nil>" {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // fixture is the snapshot most tests use: a one-use campaign C1 with card
@@ -105,7 +125,15 @@ func newHarnessDir(t testing.TB, dir string, lang protocol.Lang) *harness {
 	test.NewTempApp(t)
 	h := &harness{t: t, clock: &clock{t: termtest.Now}, snd: &sounds{}, queue: make(chan func(), 1024)}
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := station.Open(ctx, station.Options{Dir: dir, Version: "test", Now: h.clock.Now, NoHub: true})
+	st, err := station.Open(ctx, station.Options{Dir: dir, Version: "test", Now: h.clock.Now, NoHub: true,
+		OnScan:     func(code string) { h.app.Scanned(code) },
+		OnDecision: func(d terminal.Decision) { h.app.Decided(d) },
+		OnDevice: func(dev string, err error) {
+			h.devMu.Lock()
+			h.devices = append(h.devices, fmt.Sprintf("%s %v", dev, err))
+			h.devMu.Unlock()
+		},
+	})
 	if err != nil {
 		t.Fatalf("open station: %v", err)
 	}

@@ -129,7 +129,9 @@ func TestInterruptedDecisionIsShown(t *testing.T) {
 	}
 	h := newHarnessDir(t, dir, protocol.LangEN)
 	h.signIn("M1", "2580")
-	h.until("the notice", func() bool { return h.shows("1 scan(s) were cut off by a restart") && h.shows("NOT redeemed: scan them again") })
+	h.until("the notice", func() bool {
+		return h.shows("1 scan(s) were cut off by a restart") && h.shows("NOT redeemed: scan them again")
+	})
 	if !h.shows("S00000000007") {
 		t.Errorf("the notice does not name the code: %q", h.texts())
 	}

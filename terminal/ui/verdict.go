@@ -99,10 +99,10 @@ func decisionVerdict(lang protocol.Lang, d terminal.Decision) Verdict {
 
 // verdictView fills the scan screen with a verdict.
 type verdictView struct {
-	obj                                                   *fyne.Container
-	bg                                                    *canvas.Rectangle
+	obj                                                            *fyne.Container
+	bg                                                             *canvas.Rectangle
 	headline, reason, reason2, campaign, value, uses, mode, detail *canvas.Text
-	kind                                                  VerdictKind
+	kind                                                           VerdictKind
 }
 
 func newVerdictView() *verdictView {

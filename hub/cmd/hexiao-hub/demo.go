@@ -142,5 +142,7 @@ func seedDemo(ctx context.Context, h *hub.Hub, dir string, w io.Writer) error {
 	p("and, in another shell, enroll a terminal and scan:\n")
 	p("  hexiao-terminal enroll --data /tmp/hx-%s --hub http://127.0.0.1:8480 --token %s\n", tok.Terminal, tok.Token)
 	p("  echo %s | hexiao-terminal headless --data /tmp/hx-%s\n", video[0].Code, tok.Terminal)
+	p("or open the counter window (hexiao-terminal --data /tmp/hx-%s) and paste this enrollment link (the QR code's text):\n", tok.Terminal)
+	p("  %s\n", protocol.EnrollLink{Hub: "http://127.0.0.1:8480", Token: tok.Token})
 	return nil
 }

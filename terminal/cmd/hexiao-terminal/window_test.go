@@ -259,5 +259,18 @@ func TestWindowUnderXvfb(t *testing.T) {
 			}
 			time.Sleep(1600 * time.Millisecond) // past the repeat window
 		}
+		// The manager's log of the day, behind F2 and a PIN.
+		x.key(t, "F2")
+		time.Sleep(300 * time.Millisecond)
+		x.typeKeys(t, "M1", 150*time.Millisecond)
+		x.key(t, "Return")
+		x.typeKeys(t, "2580", 150*time.Millisecond)
+		x.key(t, "Return")
+		_, seen = logs.wait(t, regexp.MustCompile(`msg="manager tools unlocked"`), seen)
+		x.key(t, "alt+1")
+		time.Sleep(700 * time.Millisecond)
+		x.screenshot(t, filepath.Join(shots, "manager-log-"+lang+".png"))
+		x.key(t, "Escape")
+		time.Sleep(300 * time.Millisecond)
 	}
 }

@@ -68,9 +68,11 @@ type Counter struct {
 	eng *terminal.Engine
 	st  Store
 	pr  Printer // nil: no printer
-	cfg Config
 	now func() time.Time
-	log *slog.Logger
+
+	docMu sync.RWMutex // guards cfg's StoreName, Lang and Columns (SetDocuments)
+	cfg   Config
+	log   *slog.Logger
 
 	// OnPrint, when set before Run, is told each slip's outcome, from
 	// Run's goroutine.
@@ -100,6 +102,28 @@ func New(eng *terminal.Engine, st Store, pr Printer, cfg Config, now func() time
 	cfg = cfg.withDefaults()
 	return &Counter{eng: eng, st: st, pr: pr, cfg: cfg, now: now, log: log, jobs: make(chan job, cfg.Queue),
 		drained: make(chan struct{}, 1)}
+}
+
+// docs returns the settings of the documents: store name, language and
+// width (SetDocuments may change them while the counter runs).
+func (c *Counter) docs() Config {
+	c.docMu.RLock()
+	defer c.docMu.RUnlock()
+	return c.cfg
+}
+
+// SetDocuments changes the store name, the language and the width of the
+// slips and reports printed from now on (the window's settings).
+func (c *Counter) SetDocuments(storeName string, lang protocol.Lang, columns int) {
+	c.docMu.Lock()
+	defer c.docMu.Unlock()
+	c.cfg.StoreName = storeName
+	if lang != "" {
+		c.cfg.Lang = lang
+	}
+	if columns == 32 || columns == 48 {
+		c.cfg.Columns = columns
+	}
 }
 
 // Engine is the engine the counter serves.

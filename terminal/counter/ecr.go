@@ -84,7 +84,7 @@ func (c *Counter) ecrPrepare(ctx context.Context, req ecr.Request) ecr.Reply {
 	if err != nil {
 		return internal(req.Command, err)
 	}
-	r := ecr.Reply{Command: req.Command, Result: ecr.ResultOK, Reason: p.Reason, Message: p.Reason.Text(c.cfg.Lang),
+	r := ecr.Reply{Command: req.Command, Result: ecr.ResultOK, Reason: p.Reason, Message: p.Reason.Text(c.docs().Lang),
 		Campaign: p.Campaign.ID, Name: p.Campaign.Name, Face: p.Campaign.FaceValue, UsesLeft: p.Code.UsesLeft}
 	if p.Reason == protocol.Accepted {
 		r.Uses, r.Amount = p.Uses, p.Amount
@@ -108,7 +108,7 @@ func (c *Counter) ecrCommit(ctx context.Context, req ecr.Request) ecr.Reply {
 }
 
 func (c *Counter) decisionReply(cmd ecr.Command, d terminal.Decision) ecr.Reply {
-	r := ecr.Reply{Command: cmd, Result: ecr.ResultOK, Reason: d.Reason, Message: d.Reason.Text(c.cfg.Lang),
+	r := ecr.Reply{Command: cmd, Result: ecr.ResultOK, Reason: d.Reason, Message: d.Reason.Text(c.docs().Lang),
 		Mode: d.Mode, Campaign: d.Campaign.ID, Name: d.Campaign.Name, Face: d.Campaign.FaceValue,
 		UsesLeft: d.UsesLeft, Event: d.Event}
 	if d.Accepted() {
@@ -135,7 +135,7 @@ func (c *Counter) ecrReverse(ctx context.Context, req ecr.Request) ecr.Reply {
 		return r
 	}
 	if ev.Kind != protocol.KindRedemption {
-		return refused("nothing to reverse: that COMMIT was refused (" + ev.Reason.Text(c.cfg.Lang) + ")")
+		return refused("nothing to reverse: that COMMIT was refused (" + ev.Reason.Text(c.docs().Lang) + ")")
 	}
 	note := req.Note
 	if note == "" {
@@ -182,7 +182,7 @@ func (c *Counter) ecrLastResult(ctx context.Context, req ecr.Request) ecr.Reply 
 	} else if err != nil {
 		return internal(req.Command, err)
 	}
-	r := ecr.Reply{Command: req.Command, Op: ecr.CmdCommit, Result: ecr.ResultOK, Reason: ev.Reason, Message: ev.Reason.Text(c.cfg.Lang),
+	r := ecr.Reply{Command: req.Command, Op: ecr.CmdCommit, Result: ecr.ResultOK, Reason: ev.Reason, Message: ev.Reason.Text(c.docs().Lang),
 		Event: ev.Ref(), Mode: ev.Mode, Campaign: ev.Campaign, Amount: ev.Amount, Uses: ev.Uses,
 		IdemKey: req.IdemKey, OrderRef: ev.OrderRef}
 	if ev.Code != "" {

@@ -9,11 +9,11 @@ import (
 	"github.com/hexiao/hexiao/terminal"
 )
 
-func (c *Counter) layout() escpos.Layout { return escpos.Layout{Columns: c.cfg.Columns} }
+func (c *Counter) layout() escpos.Layout { return escpos.Layout{Columns: c.docs().Columns} }
 
 func (c *Counter) slipBase() escpos.Slip {
 	id := c.st.Identity()
-	return escpos.Slip{Lang: string(c.cfg.Lang), Store: id.Store, StoreName: c.cfg.StoreName, Terminal: id.Terminal, Location: id.Location}
+	return escpos.Slip{Lang: string(c.docs().Lang), Store: id.Store, StoreName: c.docs().StoreName, Terminal: id.Terminal, Location: id.Location}
 }
 
 // renderDecision renders the slip of a decision just made.
@@ -21,7 +21,7 @@ func (c *Counter) renderDecision(d terminal.Decision, cashier string) ([]byte, e
 	s := c.slipBase()
 	s.Cashier, s.At = cashier, d.At
 	s.Campaign, s.CampaignName, s.Code = d.Campaign.ID, d.Campaign.Name, d.Code.ID
-	s.Accepted, s.Reason, s.ReasonText, s.Mode = d.Accepted(), string(d.Reason), d.Reason.Text(c.cfg.Lang), string(d.Mode)
+	s.Accepted, s.Reason, s.ReasonText, s.Mode = d.Accepted(), string(d.Reason), d.Reason.Text(c.docs().Lang), string(d.Mode)
 	s.Uses, s.UsesLeft, s.Amount, s.EventID = d.Uses, d.UsesLeft, d.Amount, d.Event.String()
 	return escpos.RenderSlip(s, c.layout())
 }
@@ -31,7 +31,7 @@ func (c *Counter) renderDecision(d terminal.Decision, cashier string) ([]byte, e
 func (c *Counter) renderEvent(ctx context.Context, ev protocol.Event) ([]byte, error) {
 	s := c.slipBase()
 	s.Cashier, s.At, s.Campaign, s.Code = ev.Cashier, ev.At, ev.Campaign, ev.Code
-	s.Accepted, s.Reason, s.ReasonText, s.Mode = true, string(ev.Reason), ev.Reason.Text(c.cfg.Lang), string(ev.Mode)
+	s.Accepted, s.Reason, s.ReasonText, s.Mode = true, string(ev.Reason), ev.Reason.Text(c.docs().Lang), string(ev.Mode)
 	s.Uses, s.UsesLeft, s.Amount, s.EventID, s.Reprint = ev.Uses, -1, ev.Amount, ev.Ref().String(), true
 	if camp, err := c.st.Campaign(ctx, ev.Campaign); err == nil {
 		s.CampaignName = camp.Name
@@ -49,7 +49,7 @@ func (c *Counter) renderEvent(ctx context.Context, ev protocol.Event) ([]byte, e
 // renderReport renders an X or Z report, naming each campaign.
 func (c *Counter) renderReport(ctx context.Context, r terminal.Report) ([]byte, error) {
 	id := c.st.Identity()
-	doc := escpos.Report{Lang: string(c.cfg.Lang), Z: r.Z, Number: r.Number, Store: id.Store, StoreName: c.cfg.StoreName,
+	doc := escpos.Report{Lang: string(c.docs().Lang), Z: r.Z, Number: r.Number, Store: id.Store, StoreName: c.docs().StoreName,
 		Terminal: id.Terminal, Manager: r.Manager, From: r.Since, To: r.At, Location: id.Location, PrintedAt: c.now()}
 	for _, l := range r.Lines {
 		line := escpos.ReportLine{Campaign: l.Campaign, Redemptions: l.Redemptions, Uses: l.Uses, Value: l.Value,

@@ -145,8 +145,18 @@ func (s *Station) SaveSettings(_ context.Context, set ui.Settings) error {
 	s.mu.Lock()
 	old := s.settings
 	s.settings = set
+	ctr, st := s.ctr, s.st
 	s.mu.Unlock()
-	s.devs.apply(old, set)
+	if ctr != nil {
+		name := set.StoreName
+		if name == "" {
+			name = s.storeName(context.Background(), st)
+		}
+		ctr.SetDocuments(name, set.Lang, set.Columns)
+	}
+	if err := s.devs.apply(old, set); err != nil {
+		return &ui.UserError{EN: "Saved, but: " + err.Error(), ZH: "已保存，但：" + err.Error()}
+	}
 	return nil
 }
 

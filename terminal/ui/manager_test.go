@@ -138,3 +138,47 @@ func (h *harness) selectWith(option string) *widget.Select {
 	}
 	return found
 }
+
+// entryWith finds the first visible Entry with placeholder.
+func (h *harness) entryWith(placeholder string) *widget.Entry {
+	h.t.Helper()
+	var found *widget.Entry
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() || found != nil {
+			return
+		}
+		switch x := o.(type) {
+		case *widget.Entry:
+			if x.PlaceHolder == placeholder {
+				found = x
+			}
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(x).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(h.w.Canvas().Content())
+	if found == nil {
+		h.t.Fatalf("no entry with placeholder %q", placeholder)
+	}
+	return found
+}
+
+func TestSettingsRefuseABadPort(t *testing.T) {
+	h := newHarness(t, protocol.LangZH)
+	h.signIn("M1", "2580")
+	h.unlock("M1", "2580")
+	h.alt(fyne.Key5)
+	h.entryWith("例如 /dev/ttyUSB0:9600 或 COM3").SetText("/dev/ttyUSB0:0")
+	test.Tap(h.button("保存"))
+	h.until("the error", func() bool { return h.shows("扫码枪串口") })
+	if got := h.st.Settings().ScannerPort; got != "" {
+		t.Errorf("a bad port was stored: %q", got)
+	}
+}

@@ -126,17 +126,17 @@ func newSettingsTab(a *App) *settingsTab {
 		msg.SetText(a.t("settings.saving"))
 		a.run(func(ctx context.Context) {
 			err := a.b.SaveSettings(ctx, next)
+			saved := a.b.Settings() // what is in force, whatever err says
 			a.do(func() {
+				a.settings = saved
+				a.newWedge()
 				if err != nil {
 					msg.SetText(errText(a.lang, err, "settings.failed"))
 					return
 				}
-				langChanged := next.Lang != a.lang
-				a.settings = next
-				a.newWedge()
 				msg.SetText(a.t("settings.saved"))
-				if langChanged {
-					a.SetLang(next.Lang)
+				if saved.Lang != "" && saved.Lang != a.lang {
+					a.SetLang(saved.Lang)
 				}
 			})
 		})

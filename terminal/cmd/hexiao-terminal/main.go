@@ -84,9 +84,6 @@ With no command it opens the counter window:
              directory (~/.config/hexiao-terminal on Linux)
 `
 
-// coming lists the commands this build does not have yet.
-var coming = map[string]bool{}
-
 // usageErr returns a usage error of this program; main exits 2 on it.
 func usageErr(msg string) error { return &cli.UsageError{Program: name, Msg: msg} }
 
@@ -125,8 +122,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case cmd == "" || strings.HasPrefix(cmd, "-"):
 		// No command, or only flags: the counter window.
 		return runWindow(ctx, args, stdout, stderr)
-	case coming[cmd]:
-		return fmt.Errorf("%s %s is not built yet: see README 'Status'", name, cmd)
 	default:
 		return usageErr(fmt.Sprintf("unknown command %q", cmd))
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -53,6 +54,9 @@ func runWindow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var w, h float32
 	if _, err := fmt.Sscanf(*size, "%gx%g", &w, &h); err != nil || w < 320 || h < 240 {
 		return usageErr(fmt.Sprintf("--size %q: want WxH, at least 320x240", *size))
+	}
+	if err := needDisplay(); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -119,6 +123,19 @@ func runWindow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	win.ShowAndRun()
 	cancel()
 	wg.Wait()
+	return nil
+}
+
+// needDisplay refuses to start the window where X11 and Wayland have no
+// display to open (a service, ssh), rather than hang or crash in the GL
+// driver.
+func needDisplay() error {
+	switch runtime.GOOS {
+	case "linux", "freebsd", "openbsd", "netbsd":
+		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+			return fmt.Errorf("%s: no display (DISPLAY and WAYLAND_DISPLAY are unset): run it on the counter's desktop, or use %s headless", name, name)
+		}
+	}
 	return nil
 }
 

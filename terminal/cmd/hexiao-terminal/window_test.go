@@ -274,3 +274,12 @@ func TestWindowUnderXvfb(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 }
+
+func TestWindowNeedsADisplay(t *testing.T) {
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	_, _, err := runArgs(t, "--data", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "no display") {
+		t.Fatalf("got %v, want a no-display error", err)
+	}
+}

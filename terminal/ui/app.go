@@ -237,10 +237,8 @@ func (a *App) rebuild() {
 		a.run(func(ctx context.Context) {
 			has, err := a.b.HasStaff(ctx)
 			a.do(func() {
-				if err == nil && !has {
+				if err == nil && !has && a.screen == screenSignIn {
 					a.show(screenSetup)
-				} else {
-					a.show(screenSignIn)
 				}
 			})
 		})

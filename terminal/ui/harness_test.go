@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -253,42 +254,63 @@ func (h *harness) signIn(id, pin string) {
 	h.until("the scan screen", func() bool { return h.shows("Scan a code") || h.shows("请扫描券码") })
 }
 
-// texts lists the visible texts in the window, in tree order.
-func (h *harness) texts() []string {
-	var out []string
-	var walk func(o fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		if o == nil || !o.Visible() {
+// walk visits the visible objects of the window in tree order, looking
+// inside containers and widgets (their renderers' objects) while visit
+// returns true.
+func (h *harness) walk(visit func(o fyne.CanvasObject) bool) {
+	var rec func(o fyne.CanvasObject)
+	rec = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() || !visit(o) {
 			return
 		}
 		switch x := o.(type) {
-		case *canvas.Text:
-			if x.Text != "" {
-				out = append(out, x.Text)
-			}
-			return
-		case *widget.Label:
-			if x.Text != "" {
-				out = append(out, x.Text)
-			}
-			return
-		case *widget.Button:
-			out = append(out, x.Text)
-			return
 		case *fyne.Container:
 			for _, c := range x.Objects {
-				walk(c)
+				rec(c)
 			}
-			return
 		case fyne.Widget:
-			r := test.WidgetRenderer(x)
-			for _, c := range r.Objects() {
-				walk(c)
+			for _, c := range test.WidgetRenderer(x).Objects() {
+				rec(c)
 			}
 		}
 	}
-	walk(h.w.Canvas().Content())
-	return out
+	rec(h.w.Canvas().Content())
+}
+
+// find returns the first visible object of type T that match accepts.
+func find[T fyne.CanvasObject](h *harness, what string, match func(T) bool) T {
+	h.t.Helper()
+	var found T
+	ok := false
+	h.walk(func(o fyne.CanvasObject) bool {
+		if x, is := o.(T); is && !ok && match(x) {
+			found, ok = x, true
+		}
+		return !ok
+	})
+	if !ok {
+		h.t.Fatalf("no %s in %q", what, h.texts())
+	}
+	return found
+}
+
+// texts lists the visible texts in the window, in tree order.
+func (h *harness) texts() []string {
+	var out []string
+	h.walk(func(o fyne.CanvasObject) bool {
+		switch x := o.(type) {
+		case *canvas.Text:
+			out = append(out, x.Text)
+		case *widget.Label:
+			out = append(out, x.Text)
+		case *widget.Button:
+			out = append(out, x.Text)
+		default:
+			return true
+		}
+		return false
+	})
+	return slices.DeleteFunc(out, func(s string) bool { return s == "" })
 }
 
 // shows reports whether some visible text contains s.

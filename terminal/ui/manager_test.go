@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -31,32 +32,7 @@ func (h *harness) alt(k fyne.KeyName) {
 // button finds a visible button by its text.
 func (h *harness) button(text string) *widget.Button {
 	h.t.Helper()
-	var found *widget.Button
-	var walk func(o fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		if o == nil || !o.Visible() || found != nil {
-			return
-		}
-		switch x := o.(type) {
-		case *widget.Button:
-			if x.Text == text {
-				found = x
-			}
-		case *fyne.Container:
-			for _, c := range x.Objects {
-				walk(c)
-			}
-		case fyne.Widget:
-			for _, c := range test.WidgetRenderer(x).Objects() {
-				walk(c)
-			}
-		}
-	}
-	walk(h.w.Canvas().Content())
-	if found == nil {
-		h.t.Fatalf("no button %q in %q", text, h.texts())
-	}
-	return found
+	return find(h, "button "+text, func(b *widget.Button) bool { return b.Text == text })
 }
 
 func TestManagerForceOfflineAndLock(t *testing.T) {
@@ -109,65 +85,13 @@ func TestSettingsSwitchLanguage(t *testing.T) {
 // selectWith finds a visible Select offering option.
 func (h *harness) selectWith(option string) *widget.Select {
 	h.t.Helper()
-	var found *widget.Select
-	var walk func(o fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		if o == nil || !o.Visible() || found != nil {
-			return
-		}
-		switch x := o.(type) {
-		case *widget.Select:
-			for _, opt := range x.Options {
-				if opt == option {
-					found = x
-				}
-			}
-		case *fyne.Container:
-			for _, c := range x.Objects {
-				walk(c)
-			}
-		case fyne.Widget:
-			for _, c := range test.WidgetRenderer(x).Objects() {
-				walk(c)
-			}
-		}
-	}
-	walk(h.w.Canvas().Content())
-	if found == nil {
-		h.t.Fatalf("no select with %q", option)
-	}
-	return found
+	return find(h, "select with "+option, func(x *widget.Select) bool { return slices.Contains(x.Options, option) })
 }
 
 // entryWith finds the first visible Entry with placeholder.
 func (h *harness) entryWith(placeholder string) *widget.Entry {
 	h.t.Helper()
-	var found *widget.Entry
-	var walk func(o fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		if o == nil || !o.Visible() || found != nil {
-			return
-		}
-		switch x := o.(type) {
-		case *widget.Entry:
-			if x.PlaceHolder == placeholder {
-				found = x
-			}
-		case *fyne.Container:
-			for _, c := range x.Objects {
-				walk(c)
-			}
-		case fyne.Widget:
-			for _, c := range test.WidgetRenderer(x).Objects() {
-				walk(c)
-			}
-		}
-	}
-	walk(h.w.Canvas().Content())
-	if found == nil {
-		h.t.Fatalf("no entry with placeholder %q", placeholder)
-	}
-	return found
+	return find(h, "entry with placeholder "+placeholder, func(e *widget.Entry) bool { return e.PlaceHolder == placeholder })
 }
 
 func TestSettingsRefuseABadPort(t *testing.T) {

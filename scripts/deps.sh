@@ -20,6 +20,7 @@ PACKAGES=(
 	xdotool                     # simulated keystrokes (a keyboard-wedge scanner) in the window test
 	imagemagick                 # import: screenshots of the window
 	fonts-noto-cjk              # Chinese glyphs for the window (Fyne falls back to system fonts)
+	libasound2-dev              # ALSA headers: drivers/sound plays the verdict sounds through oto (cgo); its test captures them with ALSA's file plugin
 )
 
 # The oldest Go that builds this module (go.mod's go line).

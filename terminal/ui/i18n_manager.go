@@ -44,6 +44,7 @@ var managerTexts = map[string]text{
 	"log.slip.failed":          {"not printed: %s", "未打印：%s"},
 	"log.slip.none":            {"not printed", "未打印"},
 	"log.totals":               {"%d rows · %d redemptions, %d uses, %s · %d voids, %s · %d refused · net %s", "%d 条 · 核销 %d 笔 %d 次，%s · 撤销 %d 笔，%s · 失败 %d 次 · 净额 %s"},
+	"log.selected":             {"No. %d: %s", "第 %d 笔：%s"},
 	"log.reprint":              {"Reprint slip", "重打小票"},
 	"log.reprinting":           {"Printing…", "正在打印…"},
 	"log.reprinted":            {"Slip of %s printed again.", "%s 的小票已重打。"},

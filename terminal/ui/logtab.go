@@ -28,9 +28,9 @@ var logCols = []struct {
 	key   string
 	width float32
 }{
-	{"log.col.time", 80}, {"log.col.kind", 130}, {"log.col.code", 130}, {"log.col.campaign", 150},
-	{"log.col.cashier", 80}, {"log.col.uses", 50}, {"log.col.amount", 80}, {"log.col.mode", 70},
-	{"log.col.reason", 220}, {"log.col.slip", 110},
+	{"log.col.time", 72}, {"log.col.kind", 150}, {"log.col.code", 118}, {"log.col.campaign", 130},
+	{"log.col.cashier", 64}, {"log.col.uses", 48}, {"log.col.amount", 76}, {"log.col.mode", 64},
+	{"log.col.reason", 180}, {"log.col.slip", 90},
 }
 
 // logTab is the manager's journal of one business day: filters, totals,
@@ -53,6 +53,7 @@ type logTab struct {
 	verdict     *widget.Select
 	table       *widget.Table
 	totals      *widget.Label
+	detail      *widget.Label // the selected row in full
 	reprint     *widget.Button
 	void        *widget.Button
 	path        *widget.Entry
@@ -65,7 +66,8 @@ type logTab struct {
 func newLogTab(a *App) fyne.CanvasObject { return newLogView(a).obj }
 
 func newLogView(a *App) *logTab {
-	v := &logTab{a: a, sel: -1, totals: widget.NewLabel(""), msg: widget.NewLabel("")}
+	v := &logTab{a: a, sel: -1, totals: widget.NewLabel(""), detail: widget.NewLabel(""), msg: widget.NewLabel("")}
+	v.detail.Wrapping = fyne.TextWrapWord
 	v.msg.Wrapping = fyne.TextWrapWord
 	v.totals.Wrapping = fyne.TextWrapWord
 	v.date = widget.NewEntry()
@@ -119,12 +121,15 @@ func newLogView(a *App) *logTab {
 	v.export = widget.NewButton(a.t("csv.export"), v.doExport)
 	v.selectRow(-1)
 
-	filters := container.NewHBox(widget.NewLabel(a.t("log.filter.campaign")), v.campaign,
-		widget.NewLabel(a.t("log.filter.cashier")), v.cashier, widget.NewLabel(a.t("log.filter.verdict")), v.verdict)
+	labelled := func(key string, o fyne.CanvasObject) fyne.CanvasObject {
+		return container.NewBorder(nil, nil, widget.NewLabel(a.t(key)), nil, o)
+	}
+	filters := container.NewGridWithColumns(3, labelled("log.filter.campaign", v.campaign),
+		labelled("log.filter.cashier", v.cashier), labelled("log.filter.verdict", v.verdict))
 	dayRow := container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel(a.t("log.day")), v.prev),
 		container.NewHBox(v.next, v.reload), v.date)
 	exportRow := container.NewBorder(nil, nil, widget.NewLabel(a.t("csv.path")), v.export, v.path)
-	bottom := container.NewVBox(v.totals, container.NewHBox(v.reprint, v.void), exportRow, v.msg)
+	bottom := container.NewVBox(v.detail, v.totals, container.NewHBox(v.reprint, v.void), exportRow, v.msg)
 	v.obj = container.NewBorder(container.NewVBox(dayRow, filters), bottom, nil, nil, v.table)
 
 	day := a.status.Day
@@ -289,12 +294,20 @@ func (v *logTab) totalsText(rows []LogRow) string {
 func (v *logTab) selectRow(i int) {
 	if i < 0 || i >= len(v.shown) {
 		v.sel = -1
+		v.detail.SetText("")
 		v.reprint.Disable()
 		v.void.Disable()
 		return
 	}
 	v.sel = i
 	r := v.shown[i]
+	var parts []string
+	for _, c := range v.cells(r) {
+		if c != "" {
+			parts = append(parts, c)
+		}
+	}
+	v.detail.SetText(v.a.t("log.selected", r.Event.Seq, strings.Join(parts, " · ")))
 	if r.Event.Kind == protocol.KindRedemption {
 		v.reprint.Enable()
 	} else {

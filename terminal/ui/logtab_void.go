@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
@@ -25,41 +26,51 @@ func (v *logTab) askVoid() {
 	left := r.Event.Uses - r.Voided
 	reason := widget.NewEntry()
 	reason.SetPlaceHolder(a.t("void.reason_hint"))
-	reason.Validator = func(s string) error {
-		if strings.TrimSpace(s) == "" {
-			return errors.New(a.t("void.reason_needed"))
-		}
-		return nil
-	}
 	uses := widget.NewEntry()
 	uses.SetText(strconv.Itoa(left))
-	uses.Validator = func(s string) error {
-		if _, err := parseUses(s, left); err != nil {
-			return errors.New(a.t("void.uses_range", left))
+	confirm := widget.NewButton(a.t("void.confirm"), nil)
+	confirm.Importance = widget.DangerImportance
+	hint := widget.NewLabel("")
+	check := func() (int, string, bool) {
+		n, err := parseUses(uses.Text, left)
+		note := strings.TrimSpace(reason.Text)
+		switch {
+		case err != nil:
+			hint.SetText(a.t("void.uses_range", left))
+		case note == "":
+			hint.SetText(a.t("void.reason_needed"))
+		default:
+			hint.SetText("")
+			confirm.Enable()
+			return n, note, true
 		}
-		return nil
+		confirm.Disable()
+		return 0, "", false
 	}
-	items := []*widget.FormItem{}
+	form := widget.NewForm()
 	if left > 1 {
-		items = append(items, widget.NewFormItem(a.t("void.uses", left), uses))
+		form.Append(a.t("void.uses", left), uses)
 	}
-	items = append(items, widget.NewFormItem(a.t("void.reason"), reason))
+	form.Append(a.t("void.reason"), reason)
 	title := a.t("void.title", r.Event.Code, r.Campaign, money(r.Event.Amount))
-	d := dialog.NewForm(title, a.t("void.confirm"), a.t("void.cancel"), items, func(ok bool) {
+	cancel := widget.NewButton(a.t("void.cancel"), nil)
+	d := dialog.NewCustomWithoutButtons(title, container.NewVBox(form, hint, container.NewGridWithColumns(2, cancel, confirm)), a.w)
+	submit := func() {
 		a.touch()
+		n, note, ok := check()
 		if !ok {
 			return
 		}
-		n, err := parseUses(uses.Text, left)
-		if err != nil || strings.TrimSpace(reason.Text) == "" {
-			return // the form refuses to confirm until both are valid
-		}
-		v.doVoid(r, n, strings.TrimSpace(reason.Text))
-	}, a.w)
-	reason.OnChanged = func(string) { a.touch() }
-	uses.OnChanged = func(string) { a.touch() }
-	reason.OnSubmitted = func(string) { d.Submit() }
+		d.Hide()
+		v.doVoid(r, n, note)
+	}
+	confirm.OnTapped = submit
+	cancel.OnTapped = func() { a.touch(); d.Hide() }
+	reason.OnChanged = func(string) { a.touch(); check() }
+	uses.OnChanged = func(string) { a.touch(); check() }
+	reason.OnSubmitted = func(string) { submit() }
 	uses.OnSubmitted = func(string) { a.w.Canvas().Focus(reason) }
+	check()
 	d.Show()
 	if left > 1 {
 		a.w.Canvas().Focus(uses)

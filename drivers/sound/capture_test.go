@@ -111,10 +111,18 @@ func childCapture(t *testing.T, fifo string) {
 		}
 	}()
 
-	// The device streams silence until a sound is played.
-	c.waitLen(t, rate/10)
+	// The device streams silence until a sound is played; unknown kinds
+	// play nothing.
+	p.Play(0)
+	p.Play(Kind(99))
+	c.waitLen(t, rate/4)
 	if pk := peakAbs(c.since(0)); pk != 0 {
 		t.Fatalf("before Play: got peak %.4f, want silence", pk)
+	}
+	for _, v := range []struct{ set, want float64 }{{-1, 0}, {math.NaN(), 0}, {2, 1}, {0.5, 0.5}, {1, 1}} {
+		if p.SetVolume(v.set); p.Volume() != v.want {
+			t.Errorf("SetVolume(%v): got Volume %v, want %v", v.set, p.Volume(), v.want)
+		}
 	}
 
 	for _, k := range Kinds {

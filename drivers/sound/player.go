@@ -210,8 +210,8 @@ func (p *Player) Err() error {
 }
 
 // Close stops the sound, waits for the Player's goroutine to end and,
-// when it was the last open Player, lets the device idle. Later calls
-// return nil.
+// when it was the last open Player, lets the device idle (which waits for
+// the device to take the samples it is writing). Later calls return nil.
 func (p *Player) Close() error {
 	p.mu.Lock()
 	if p.closed {

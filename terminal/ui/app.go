@@ -24,7 +24,8 @@ const (
 	SoundAttention                  // three short beeps
 )
 
-// Sounder plays a verdict's sound without blocking (drivers/sound).
+// Sounder plays a verdict's sound without blocking (drivers/sound). One
+// that also has SetVolume(float64) follows the settings' volume.
 type Sounder interface{ Play(Sound) }
 
 // Options are the window's wiring. Zero values take the defaults.

@@ -130,6 +130,9 @@ func newSettingsTab(a *App) *settingsTab {
 			a.do(func() {
 				a.settings = saved
 				a.newWedge()
+				if sv, ok := a.opt.Sound.(interface{ SetVolume(float64) }); ok {
+					sv.SetVolume(saved.Volume)
+				}
 				if err != nil {
 					msg.SetText(errText(a.lang, err, "settings.failed"))
 					return

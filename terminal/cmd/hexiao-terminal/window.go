@@ -105,11 +105,7 @@ func runWindow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			log.Info("verdict shown", "kind", v.Kind.String(), "reason", v.Reason, "latency_ms", float64(d.Microseconds())/1000)
 		},
 	}
-	if snd, err := openSound(st.Settings().Volume); err != nil {
-		log.Warn("sound off", "err", err)
-	} else {
-		opt.Sound = snd
-	}
+	opt.Sound = openSound(st.Settings().Volume, log)
 	u = ui.New(win, st, opt)
 	uiReady.Done()
 	var wg sync.WaitGroup

@@ -73,7 +73,7 @@ func (v *logTab) logCSV(rows []LogRow) []byte {
 
 // yuan writes fen as a plain decimal number a spreadsheet can add up.
 func yuan(fen int64) string {
-	return strings.TrimPrefix(money(fen), "¥")
+	return strings.Replace(money(fen), "¥", "", 1)
 }
 
 // noFormula keeps a spreadsheet from running a text that starts like a

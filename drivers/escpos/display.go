@@ -68,6 +68,16 @@ func (d *Display) open() error {
 
 var errDisplayStalled = errors.New("display: the port took nothing within the timeout")
 
+// ShowVerdict shows a redemption's verdict to the customer, in ASCII:
+// "ACCEPTED" and the uses and amount (fen) when reason is "accepted",
+// else "NOT ACCEPTED" and the reason code.
+func (d *Display) ShowVerdict(reason string, uses int, amount int64) error {
+	if reason == "accepted" {
+		return d.Show("ACCEPTED", fmt.Sprintf("%d use(s) %d.%02d", uses, amount/100, amount%100))
+	}
+	return d.Show("NOT ACCEPTED", reason)
+}
+
 // Show clears the display and writes two lines, each cut to 20 columns:
 // ESC @, CLR, ESC Q A line1 CR, ESC Q B line2 CR.
 func (d *Display) Show(line1, line2 string) error {

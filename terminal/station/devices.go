@@ -87,20 +87,15 @@ func (d *devices) openDisplay(set ui.Settings) error {
 	return nil
 }
 
-// show puts a verdict on the customer display (ASCII: the reason code and
-// the amount), never failing the decision.
+// show puts a verdict on the customer display, never failing the
+// decision.
 func (d *devices) show(r protocol.Reason, uses int, amount int64) {
 	d.mu.Lock()
 	disp := d.display
 	d.mu.Unlock()
-	if disp == nil {
-		return
+	if disp != nil {
+		_ = disp.ShowVerdict(string(r), uses, amount)
 	}
-	l1, l2 := "NOT ACCEPTED", string(r)
-	if r == protocol.Accepted {
-		l1, l2 = "ACCEPTED", fmt.Sprintf("%d use(s) %d.%02d", uses, amount/100, amount%100)
-	}
-	_ = disp.Show(l1, l2)
 }
 
 // run serves the serial scanner and the cash register until ctx is done,

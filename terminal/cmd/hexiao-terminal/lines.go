@@ -69,17 +69,12 @@ func (s *session) decide(ctx context.Context, n int, source string, in terminal.
 	return line
 }
 
-// show puts a verdict on the customer display (ASCII: the reason code and
-// the amount), never failing the decision.
+// show puts a verdict on the customer display, never failing the
+// decision.
 func (s *session) show(r protocol.Reason, uses int, amount int64) {
-	if s.display == nil {
-		return
+	if s.display != nil {
+		_ = s.display.ShowVerdict(string(r), uses, amount)
 	}
-	l1, l2 := "NOT ACCEPTED", string(r)
-	if r == protocol.Accepted {
-		l1, l2 = "ACCEPTED", fmt.Sprintf("%d use(s) %d.%02d", uses, amount/100, amount%100)
-	}
-	_ = s.display.Show(l1, l2)
 }
 
 // serve runs the printer queue and the devices and serves in. With a

@@ -40,8 +40,8 @@ func expandHome(p string) string {
 	return p
 }
 
-// logCSV writes rows as CSV in lang: a UTF-8 BOM, a header row, a row per
-// event.
+// logCSV writes rows of the business day shown as CSV in the window's
+// language: a UTF-8 BOM, a header row, a row per event.
 func (v *logTab) logCSV(rows []LogRow) []byte {
 	a := v.a
 	var buf bytes.Buffer
@@ -60,7 +60,7 @@ func (v *logTab) logCSV(rows []LogRow) []byte {
 		if e.Kind == protocol.KindRedemption || e.Kind == protocol.KindVoid {
 			uses, amount = strconv.Itoa(e.Uses), yuan(e.Amount)
 		}
-		rec := []string{e.At.Local().Format("2006-01-02"), e.At.Local().Format("15:04:05"), strconv.FormatUint(e.Seq, 10),
+		rec := []string{v.day, e.At.Local().Format("15:04:05"), strconv.FormatUint(e.Seq, 10),
 			c[1], e.Code, r.Campaign, e.Cashier, uses, amount, c[7], c[8], c[9]}
 		for i := range rec {
 			rec[i] = noFormula(rec[i])

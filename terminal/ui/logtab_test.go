@@ -178,7 +178,7 @@ func TestLogFiltersTotalsAndCSV(t *testing.T) {
 	}
 	red, att := recs[1], recs[2]
 	if red[3] != "Redeemed" || red[4] != "S00000000001" || red[5] != "视频会员月卡" || red[6] != "C7" ||
-		red[7] != "1" || red[8] != "25.00" || red[0] != termtest.Now.Local().Format("2006-01-02") {
+		red[7] != "1" || red[8] != "25.00" || red[0] != "2026-11-22" {
 		t.Errorf("redemption row: %q", red)
 	}
 	if att[3] != "Refused" || att[10] != protocol.UsedUp.Text(protocol.LangEN) || att[8] != "" {
@@ -226,6 +226,12 @@ func TestLogVoidThenWindowPassed(t *testing.T) {
 	test.Tap(void)
 	uses := overlay(h, "the uses entry", func(e *widget.Entry) bool { return e.Text == "2" })
 	reason := overlay(h, "the reason entry", func(e *widget.Entry) bool { return strings.HasPrefix(e.PlaceHolder, "Why") })
+	if h.w.Canvas().Focused() != uses {
+		t.Errorf("the void dialog opens with %#v focused, want the uses", h.w.Canvas().Focused())
+	}
+	if h.w.Canvas().FocusNext(); h.w.Canvas().Focused() != reason {
+		t.Errorf("Tab from the uses focuses %#v, want the reason", h.w.Canvas().Focused())
+	}
 	confirm := h.overlayButton("Void")
 	if !confirm.Disabled() {
 		t.Errorf("void can be confirmed without a reason")

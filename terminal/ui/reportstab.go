@@ -57,15 +57,24 @@ func (v *reportsTab) askZ() {
 	if v.busy || a.manager == nil {
 		return
 	}
-	d := dialog.NewConfirm(a.t("report.z_title"), a.t("report.z_question"), func(ok bool) {
+	// The question's own buttons, Cancel focused: Space or Enter on it
+	// closes nothing by accident, Tab reaches the confirmation.
+	question := widget.NewLabel(a.t("report.z_question"))
+	question.Wrapping = fyne.TextWrapWord
+	cancel := widget.NewButton(a.t("report.z_cancel"), nil)
+	confirm := widget.NewButton(a.t("report.z_confirm"), nil)
+	confirm.Importance = widget.DangerImportance
+	d := dialog.NewCustomWithoutButtons(a.t("report.z_title"),
+		container.NewVBox(question, container.NewGridWithColumns(2, cancel, confirm)), a.w)
+	cancel.OnTapped = func() { a.touch(); d.Hide() }
+	confirm.OnTapped = func() {
 		a.touch()
-		if ok {
-			v.doZ()
-		}
-	}, a.w)
-	d.SetConfirmText(a.t("report.z_confirm"))
-	d.SetDismissText(a.t("report.z_cancel"))
+		d.Hide()
+		v.doZ()
+	}
+	d.Resize(fyne.NewSize(420, 0))
 	d.Show()
+	a.w.Canvas().Focus(cancel)
 }
 
 func (v *reportsTab) doZ() {

@@ -46,8 +46,19 @@ func TestReportsXThenZ(t *testing.T) {
 	// After the Z, the X report starts again from nothing.
 	test.Tap(h.button("Print X report"))
 	h.until("the empty X report", func() bool { return h.shows("No events since the last Z report.") })
-	test.Tap(h.button("Close the day: Z report"))
-	test.Tap(h.overlayButton("Close the day"))
+	// By keyboard: the question opens with Cancel focused; Tab, Space.
+	z := h.button("Close the day: Z report")
+	h.w.Canvas().Focus(z)
+	z.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	c := h.w.Canvas()
+	if b, ok := c.Focused().(*widget.Button); !ok || b.Text != "Cancel" {
+		t.Fatalf("the Z question opens with %#v focused, want Cancel", c.Focused())
+	}
+	c.FocusNext()
+	if b, ok := c.Focused().(*widget.Button); !ok || b.Text != "Close the day" {
+		t.Fatalf("Tab from Cancel focuses %#v, want Close the day", c.Focused())
+	}
+	c.Focused().TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
 	h.until("Z report no. 2", func() bool { return h.shows("Z report no. 2, closed by M1") })
 
 	// The log lists both Z reports.

@@ -13,7 +13,7 @@ var managerTexts = map[string]text{
 	"log.load_failed":          {"Could not read the journal", "无法读取流水"},
 	"log.filter.campaign":      {"Campaign", "活动"},
 	"log.filter.cashier":       {"Cashier", "收银员"},
-	"log.filter.verdict":       {"Show", "类型"},
+	"log.filter.verdict":       {"Kind", "类型"},
 	"log.filter.all_campaigns": {"All campaigns", "全部活动"},
 	"log.filter.all_cashiers":  {"All cashiers", "全部收银员"},
 	"log.filter.all_verdicts":  {"Everything", "全部记录"},

@@ -65,6 +65,9 @@ func (s *Station) Reprint(ctx context.Context, seq uint64) error {
 	if err != nil {
 		return err
 	}
+	if !ctr.HasPrinter() {
+		return &ui.UserError{EN: "No printer is set up: choose one in Settings", ZH: "未设置打印机：请在设置中选择"}
+	}
 	return ctr.Reprint(ctx, seq)
 }
 
@@ -136,7 +139,7 @@ func (s *Station) Status(ctx context.Context) ui.Status {
 		out.Outbox = n
 	}
 	now := s.now()
-	out.Day = businessDay(now, id.Location)
+	out.Day, out.Location = businessDay(now, id.Location), id.Location
 	for _, ev := range s.Interrupted() {
 		out.Interrupted = append(out.Interrupted, ev.Code)
 	}

@@ -167,6 +167,14 @@ func (a *App) do(f func()) { a.opt.Do(f) }
 
 func (a *App) now() time.Time { return a.opt.Now() }
 
+// loc is the store's time zone, for times on screen.
+func (a *App) loc() *time.Location {
+	if a.status.Location != nil {
+		return a.status.Location
+	}
+	return time.Local
+}
+
 // t is tr in the window's current language.
 func (a *App) t(key string, args ...any) string { return tr(a.lang, key, args...) }
 
@@ -312,9 +320,13 @@ func (a *App) unlocked(m Staff) {
 	a.show(screenManager)
 }
 
-// lockManager closes the manager tools and returns to the scan screen.
+// lockManager closes the manager tools (and any dialog they opened) and
+// returns to the scan screen.
 func (a *App) lockManager() {
 	a.manager = nil
+	for o := a.w.Canvas().Overlays(); o.Top() != nil; {
+		o.Remove(o.Top())
+	}
 	if a.cashier == nil {
 		a.show(screenSignIn)
 		return

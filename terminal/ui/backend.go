@@ -72,13 +72,14 @@ type Status struct {
 	// OfflineCap is false when no campaign caps the offline age.
 	OfflineLeft time.Duration
 	OfflineCap  bool
-	Snapshot    bool       // the first snapshot is still being pulled
-	Problem     string     // why sync is stuck, in words, or ""
-	Printer     *UserError // the printer's state in words; nil without a printer
-	Unprinted   int        // today's redemptions whose slip did not print
-	Revoked     string     // HQ revoked this terminal: why
-	Day         string     // today's business day in the store's time zone (YYYY-MM-DD)
-	HubVersion  string     // the protocol version the hub announced
+	Snapshot    bool           // the first snapshot is still being pulled
+	Problem     string         // why sync is stuck, in words, or ""
+	Printer     *UserError     // the printer's state in words; nil without a printer
+	Unprinted   int            // today's redemptions whose slip did not print
+	Revoked     string         // HQ revoked this terminal: why
+	Day         string         // today's business day in the store's time zone (YYYY-MM-DD)
+	Location    *time.Location // the store's time zone (nil: the machine's)
+	HubVersion  string         // the protocol version the hub announced
 	// Interrupted lists the codes (ids) whose decision a crash or power cut
 	// interrupted before its verdict: they were NOT redeemed.
 	Interrupted []string

@@ -50,7 +50,8 @@ func TestCatalogueComplete(t *testing.T) {
 	}
 }
 
-// verbs lists s's fmt verbs in argument order (explicit indexes sorted).
+// verbs lists the letters of s's fmt verbs, in the order they appear
+// (explicit indexes such as %[2]s may reorder arguments between languages).
 func verbs(s string) []string {
 	var out []string
 	for _, m := range verb.FindAllString(s, -1) {

@@ -335,7 +335,7 @@ func (v *logTab) cells(r LogRow) []string {
 	case protocol.ModeOffline:
 		mode = a.t("log.mode.offline")
 	}
-	return []string{e.At.Local().Format("15:04:05"), v.kindText(r), e.Code, r.Campaign, e.Cashier,
+	return []string{e.At.In(v.a.loc()).Format("15:04:05"), v.kindText(r), e.Code, r.Campaign, e.Cashier,
 		uses, amount, mode, v.reasonText(r), v.slipText(r)}
 }
 
@@ -392,6 +392,8 @@ func (v *logTab) slipText(r LogRow) string {
 		return v.a.t("log.slip.printed")
 	case r.PrintError != "":
 		return v.a.t("log.slip.failed", r.PrintError)
+	case v.a.status.Printer == nil:
+		return "" // no printer: nothing was to print
 	}
 	return v.a.t("log.slip.none")
 }

@@ -60,7 +60,7 @@ func (v *logTab) logCSV(rows []LogRow) []byte {
 		if e.Kind == protocol.KindRedemption || e.Kind == protocol.KindVoid {
 			uses, amount = strconv.Itoa(e.Uses), yuan(e.Amount)
 		}
-		rec := []string{v.day, e.At.Local().Format("15:04:05"), strconv.FormatUint(e.Seq, 10),
+		rec := []string{v.day, e.At.In(v.a.loc()).Format("15:04:05"), strconv.FormatUint(e.Seq, 10),
 			c[1], e.Code, r.Campaign, e.Cashier, uses, amount, c[7], c[8], c[9]}
 		for i := range rec {
 			rec[i] = noFormula(rec[i])

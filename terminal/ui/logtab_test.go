@@ -280,12 +280,12 @@ func TestLogReprintWithoutPrinterSaysWhy(t *testing.T) {
 	code, _ := termtest.Secret(3)
 	h.scan(code)
 	h.openLog("1 rows")
-	if !h.shows("not printed") {
-		t.Errorf("slip state: %q", h.texts())
+	if h.shows("not printed") {
+		t.Errorf("without a printer a slip is not 'not printed': %q", h.texts())
 	}
 	find(h, "the journal", func(*widget.Table) bool { return true }).Select(widget.TableCellID{Row: 0, Col: 0})
 	test.Tap(h.button("Reprint slip"))
-	h.until("the reprint's outcome", func() bool { return h.shows("Reprint failed: no printer configured") })
+	h.until("the reprint's outcome", func() bool { return h.shows("Reprint failed: No printer is set up: choose one in Settings") })
 }
 
 func TestLogKeyboardOnly(t *testing.T) {

@@ -48,7 +48,21 @@ func TestManagerForceOfflineAndLock(t *testing.T) {
 	if !h.button("Force offline").Disabled() {
 		t.Errorf("force offline is enabled on a terminal without a hub")
 	}
+	// Locking closes a dialog left open: the Z question is not left on
+	// top of the scan screen.
+	h.alt(fyne.Key2)
+	test.Tap(h.button("Close the day: Z report"))
+	h.pump()
+	if h.w.Canvas().Overlays().Top() == nil {
+		t.Fatal("the Z question did not open")
+	}
+	h.w.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault})
+	h.pump()
+	if h.w.Canvas().Overlays().Top() != nil || !h.shows("Scan a code") {
+		t.Fatalf("after Ctrl+L: overlay %v, window %q", h.w.Canvas().Overlays().Top(), h.texts())
+	}
 	// Esc locks the tools and returns to the scan screen.
+	h.unlock("M1", "2580")
 	h.key(fyne.KeyEscape)
 	if !h.shows("Scan a code") || h.shows("Lock (Esc)") {
 		t.Fatalf("after Esc: %q", h.texts())

@@ -44,7 +44,7 @@ func (v *neighboursTab) line(n Neighbour) string {
 	if n.Cashier != "" {
 		who += " · " + n.Cashier
 	}
-	return fmt.Sprintf("%s  %s  %s  %s  %s  %s  %s", n.At.Local().Format("15:04:05"), who, kind,
+	return fmt.Sprintf("%s  %s  %s  %s  %s  %s  %s", n.At.In(a.loc()).Format("15:04:05"), who, kind,
 		clip(n.Campaign, maxLine), a.t("neighbours.uses", n.Uses), money(n.Amount), a.t("mode."+string(n.Mode)))
 }
 

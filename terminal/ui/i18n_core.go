@@ -101,9 +101,10 @@ var coreTexts = map[string]text{
 
 	"manager.title":  {"Store manager: %s", "店长：%s"},
 	"manager.lock":   {"Lock (Esc)", "锁定（Esc）"},
-	"tab.log":        {"Log (Alt+1)", "流水（Alt+1）"},
-	"tab.reports":    {"X / Z reports (Alt+2)", "X / Z 报表（Alt+2）"},
-	"tab.sync":       {"Sync (Alt+3)", "同步（Alt+3）"},
-	"tab.neighbours": {"Other terminals (Alt+4)", "其他终端（Alt+4）"},
-	"tab.settings":   {"Settings (Alt+5)", "设置（Alt+5）"},
+	"tab.log":        {"1 Log", "1 流水"},
+	"tab.reports":    {"2 X/Z reports", "2 X/Z 报表"},
+	"tab.sync":       {"3 Sync", "3 同步"},
+	"tab.neighbours": {"4 Other terminals", "4 其他终端"},
+	"tab.settings":   {"5 Settings", "5 设置"},
+	"manager.keys":   {"Alt+1…5 tabs · Tab moves · Ctrl+L locks", "Alt+1…5 切换 · Tab 移动 · Ctrl+L 锁定"},
 }

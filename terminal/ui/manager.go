@@ -28,6 +28,7 @@ func newManagerView(a *App) *managerView {
 	lock := widget.NewButton(a.t("manager.lock"), a.lockManager)
 	title := widget.NewLabel(a.t("manager.title", a.manager.Name))
 	title.TextStyle.Bold = true
-	v.obj = container.NewBorder(container.NewHBox(title, lock), nil, nil, nil, v.tabs)
+	keys := widget.NewLabel(a.t("manager.keys"))
+	v.obj = container.NewBorder(container.NewHBox(title, lock, keys), nil, nil, nil, v.tabs)
 	return v
 }

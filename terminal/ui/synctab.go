@@ -29,8 +29,10 @@ func newSyncTab(a *App) *syncTab {
 	v.note.OnChanged = func(string) { a.touch() }
 	v.off = widget.NewButton(a.t("sync.force_offline"), func() { v.force(true) })
 	v.on = widget.NewButton(a.t("sync.back_online"), func() { v.force(false) })
+	help := widget.NewLabel(a.t("sync.switch_help"))
+	help.Wrapping = fyne.TextWrapWord
 	v.obj = container.NewVScroll(container.NewVBox(v.info, widget.NewSeparator(),
-		widget.NewLabel(a.t("sync.switch_help")), v.note, container.NewHBox(v.off, v.on), v.msg))
+		help, v.note, container.NewHBox(v.off, v.on), v.msg))
 	v.set(a.status)
 	return v
 }

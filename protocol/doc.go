@@ -67,6 +67,12 @@
 //	hx/v1/s/{store}/feed               hub       1   no       FeedPush
 //	hx/v1/hub/version                  hub       1   yes      VersionAnnounce
 //
+// A FeedPage or FeedPush carries Changes. Since 1.2.0 a code_redeemed or
+// code_voided change may carry By, a ChangeOrigin naming the event behind it
+// (terminal, store, seq, uses, amount, mode, cashier, terminal time), so a
+// terminal can show its store's other terminals' redemptions; no other
+// change kind carries it.
+//
 // Everything is QoS 1 with idempotent receivers: a broker's PUBACK is never
 // taken as delivery. The terminal deletes events from its outbox only when an
 // Ack watermark covers them, and re-sends from the watermark after every

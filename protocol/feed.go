@@ -130,6 +130,73 @@ type Change struct {
 	Key      *IssuingKey     `json:"key,omitempty"`
 	Lock     *SettlementLock `json:"lock,omitempty"`
 	Code     *CodeState      `json:"code,omitempty"`
+	By       *ChangeOrigin   `json:"by,omitempty"` // since 1.2.0: who redeemed or voided, on code_redeemed and code_voided only
+}
+
+// ChangeOrigin names the event behind a code_redeemed or code_voided change:
+// which terminal of which store redeemed or voided the code, when (the
+// terminal's clock), how many uses, for how much, online or offline, and by
+// which cashier. It never carries a card secret: the code is Change.Code's id.
+// Terminals older than 1.2.0 ignore it.
+type ChangeOrigin struct {
+	Terminal string    `json:"terminal"`
+	Store    string    `json:"store"`
+	Seq      uint64    `json:"seq"`  // the event's seq in Terminal's journal
+	Kind     EventKind `json:"kind"` // redemption or void
+	Uses     int       `json:"uses"`
+	Amount   int64     `json:"amount"` // fen
+	Mode     Mode      `json:"mode"`
+	Cashier  string    `json:"cashier,omitempty"`
+	At       time.Time `json:"at"` // the event's terminal time
+}
+
+// Event returns the origin's event identity.
+func (o *ChangeOrigin) Event() EventRef { return EventRef{Terminal: o.Terminal, Seq: o.Seq} }
+
+// OriginOf returns the origin a redemption or void event gives the change it
+// causes.
+func OriginOf(e *Event) *ChangeOrigin {
+	return &ChangeOrigin{Terminal: e.Terminal, Store: e.Store, Seq: e.Seq, Kind: e.Kind, Uses: e.Uses,
+		Amount: e.Amount, Mode: e.Mode, Cashier: e.Cashier, At: e.At}
+}
+
+// Validate checks the origin of a change of the given kind: a redemption
+// behind code_redeemed, a void behind code_voided.
+func (o *ChangeOrigin) Validate(kind ChangeKind) error {
+	want := map[ChangeKind]EventKind{ChangeCodeRedeemed: KindRedemption, ChangeCodeVoided: KindVoid}[kind]
+	if want == "" {
+		return fmt.Errorf("by is set only on code_redeemed and code_voided, not %s", kind)
+	}
+	if o.Kind != want {
+		return fmt.Errorf("by: kind %q, want %s on %s", o.Kind, want, kind)
+	}
+	if err := ValidID(o.Terminal); err != nil {
+		return fmt.Errorf("by terminal: %w", err)
+	}
+	if err := ValidID(o.Store); err != nil {
+		return fmt.Errorf("by store: %w", err)
+	}
+	if o.Seq == 0 {
+		return fmt.Errorf("by: seq must be positive")
+	}
+	if o.Uses < 1 || o.Uses > MaxUses {
+		return fmt.Errorf("by: uses %d, want 1 to %d", o.Uses, MaxUses)
+	}
+	if o.Amount < 0 || o.Amount > MaxMoney {
+		return fmt.Errorf("by: amount %d out of range", o.Amount)
+	}
+	if o.Mode != ModeOnline && o.Mode != ModeOffline {
+		return fmt.Errorf("by: mode %q, want online or offline", o.Mode)
+	}
+	if o.Cashier != "" {
+		if err := ValidID(o.Cashier); err != nil {
+			return fmt.Errorf("by cashier: %w", err)
+		}
+	}
+	if o.At.IsZero() {
+		return fmt.Errorf("by: missing time")
+	}
+	return nil
 }
 
 // Validate checks that the change carries exactly the payload its kind
@@ -177,6 +244,9 @@ func (c *Change) Validate() error {
 		err = c.Code.Validate()
 	default:
 		return fmt.Errorf("change %d: unknown kind %q", c.Seq, c.Kind)
+	}
+	if err == nil && c.By != nil {
+		err = c.By.Validate(c.Kind)
 	}
 	if err != nil {
 		return fmt.Errorf("change %d: %w", c.Seq, err)

@@ -139,7 +139,9 @@ func fixMessages(t testing.TB) map[string]Message {
 		"feed_push": &FeedPush{Store: "sh-001", After: 131, Changes: []Change{
 			{Seq: 140, Kind: ChangeCodeRedeemed, At: t0, Code: &CodeState{ID: "D00000000042", Campaign: "meal-10x",
 				Format: FormatDynamic, Seed: fixSeed, Uses: 10, UsesLeft: 7, Status: StatusActive,
-				LastUsed: t0.Add(-time.Minute), LastStep: TOTPStepAt(t0.Add(-time.Minute))}},
+				LastUsed: t0.Add(-time.Minute), LastStep: TOTPStepAt(t0.Add(-time.Minute))},
+				By: &ChangeOrigin{Terminal: "T-SH001-2", Store: "sh-001", Seq: 88, Kind: KindRedemption, Uses: 2,
+					Amount: 7000, Mode: ModeOnline, Cashier: "c-017", At: t0.Add(-time.Minute)}},
 			{Seq: 141, Kind: ChangeLock, At: t0, Lock: &SettlementLock{Store: "sh-001", Day: "2026-11-21", At: t0}},
 		}},
 		"snapshot_request": &SnapshotRequest{Terminal: "T-SH001-1", Resume: "p2.S000000000017", Limit: 2000},

@@ -127,6 +127,16 @@ func TestDecodeErrors(t *testing.T) {
 		{"change unknown kind", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"teleport","at":"2026-11-22T10:30:00Z","lock":{"store":"s1","day":"2026-11-21"}}]}`, `unknown kind "teleport"`},
 		{"secret code without hash", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_imported","at":"2026-11-22T10:30:00Z","code":{"id":"S1","campaign":"c","format":"secret","uses":1,"uses_left":1,"status":"active"}}]}`, "secret_hash"},
 		{"bad lock day", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"lock","at":"2026-11-22T10:30:00Z","lock":{"store":"s1","day":"21/11/2026"}}]}`, "YYYY-MM-DD"},
+		{"by on an issue", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_issued","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T2","store":"s1","seq":9,"kind":"redemption","uses":2,"amount":700,"mode":"online","at":"2026-11-22T10:30:00Z"}}]}`, "only on code_redeemed and code_voided"},
+		{"by redemption on a void", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_voided","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T2","store":"s1","seq":9,"kind":"redemption","uses":2,"amount":700,"mode":"online","at":"2026-11-22T10:30:00Z"}}]}`, "kind \"redemption\", want void"},
+		{"by bad terminal", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_redeemed","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T/2","store":"s1","seq":9,"kind":"redemption","uses":2,"amount":700,"mode":"online","at":"2026-11-22T10:30:00Z"}}]}`, "by terminal"},
+		{"by bad store", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_redeemed","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T2","store":"","seq":9,"kind":"redemption","uses":2,"amount":700,"mode":"online","at":"2026-11-22T10:30:00Z"}}]}`, "by store"},
+		{"by zero seq", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_redeemed","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T2","store":"s1","seq":0,"kind":"redemption","uses":2,"amount":700,"mode":"online","at":"2026-11-22T10:30:00Z"}}]}`, "by: seq"},
+		{"by zero uses", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_redeemed","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T2","store":"s1","seq":9,"kind":"redemption","uses":0,"amount":700,"mode":"online","at":"2026-11-22T10:30:00Z"}}]}`, "by: uses 0"},
+		{"by negative amount", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_redeemed","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T2","store":"s1","seq":9,"kind":"redemption","uses":2,"amount":-1,"mode":"online","at":"2026-11-22T10:30:00Z"}}]}`, "by: amount -1"},
+		{"by bad mode", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_redeemed","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T2","store":"s1","seq":9,"kind":"redemption","uses":2,"amount":700,"mode":"psychic","at":"2026-11-22T10:30:00Z"}}]}`, "by: mode \"psychic\""},
+		{"by bad cashier", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_redeemed","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T2","store":"s1","seq":9,"kind":"redemption","uses":2,"amount":700,"cashier":"a b","mode":"online","at":"2026-11-22T10:30:00Z"}}]}`, "by cashier"},
+		{"by without time", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_redeemed","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T2","store":"s1","seq":9,"kind":"redemption","uses":2,"amount":700,"mode":"online"}}]}`, "by: missing time"},
 		{"snapshot last with resume", &SnapshotPage{}, `{"v":1,"snapshot":"s","as_of":1,"page":0,"resume":"x","last":true}`, "resume is set exactly"},
 		{"campaign negative value", &SnapshotPage{}, `{"v":1,"snapshot":"s","as_of":1,"page":0,"last":true,"campaigns":[{"id":"c","name":"n","face_value":-1,"uses":1,"offline":{"allow":false}}]}`, "face_value -1"},
 		{"campaign bad hours", &SnapshotPage{}, `{"v":1,"snapshot":"s","as_of":1,"page":0,"last":true,"campaigns":[{"id":"c","name":"n","face_value":1,"uses":1,"hours":["9-17"],"offline":{"allow":false}}]}`, "HH:MM-HH:MM"},
@@ -174,6 +184,74 @@ func TestDecodeIgnoresUnknownFields(t *testing.T) {
 	}
 	if f.After != 7 {
 		t.Errorf("After = %d, want 7", f.After)
+	}
+}
+
+// TestChangeByOldTerminal checks the 1.2.0 addition against the version
+// rule: a 1.1 terminal is still served by this hub, and its decoder (a
+// Change without By) takes a feed carrying by and drops it.
+func TestChangeByOldTerminal(t *testing.T) {
+	if err := CheckCompatible(Version, "1.1.0"); err != nil {
+		t.Errorf("hub %s refuses a 1.1.0 terminal: %v", Version, err)
+	}
+	if err := CheckCompatible("1.1.0", Version); err == nil {
+		t.Errorf("a 1.1.0 hub serves a %s terminal, want refused (hubs upgrade first)", Version)
+	}
+	b, err := Encode(fixMessages(t)["feed_push"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"by":{`)) {
+		t.Fatalf("feed_push fixture carries no by: %s", b)
+	}
+	type oldChange struct {
+		Seq  uint64          `json:"seq"`
+		Kind ChangeKind      `json:"kind"`
+		Code *CodeState      `json:"code,omitempty"`
+		Lock *SettlementLock `json:"lock,omitempty"`
+	}
+	var old struct {
+		V       int         `json:"v"`
+		Changes []oldChange `json:"changes"`
+	}
+	if err := json.Unmarshal(b, &old); err != nil {
+		t.Fatalf("a 1.1 decoder: %v", err)
+	}
+	if len(old.Changes) != 2 || old.Changes[0].Code == nil || old.Changes[0].Code.UsesLeft != 7 {
+		t.Errorf("a 1.1 decoder got %+v, want the code_redeemed change with uses_left 7", old.Changes)
+	}
+	var p FeedPush
+	if err := Decode(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	by := p.Changes[0].By
+	if by == nil || by.Event().String() != "T-SH001-2:88" || by.Uses != 2 || by.Amount != 7000 || by.Cashier != "c-017" {
+		t.Errorf("by = %+v, want T-SH001-2:88, 2 uses, 7000 fen, cashier c-017", by)
+	}
+	if p.Changes[1].By != nil {
+		t.Errorf("the lock change carries by %+v", p.Changes[1].By)
+	}
+}
+
+func TestOriginOf(t *testing.T) {
+	var prev Hash
+	for seq := uint64(1); seq <= 6; seq++ {
+		e := fixEvent(seq, prev)
+		prev[0]++
+		if e.Kind != KindRedemption && e.Kind != KindVoid {
+			continue
+		}
+		kind := ChangeCodeRedeemed
+		if e.Kind == KindVoid {
+			kind = ChangeCodeVoided
+		}
+		o := OriginOf(&e)
+		if err := o.Validate(kind); err != nil {
+			t.Errorf("origin of %s: %v", e.Ref(), err)
+		}
+		if o.Event() != e.Ref() || o.At != e.At || o.Uses != e.Uses || o.Store != e.Store || o.Mode != e.Mode {
+			t.Errorf("origin of %s = %+v, want the event's identity, time, uses, store and mode", e.Ref(), o)
+		}
 	}
 }
 

@@ -15,8 +15,9 @@ import (
 // reason, change kind, topic or required field. An older terminal
 // therefore never meets a value it cannot act on.
 //
-// 1.1.0 added the z_report event kind and Event.Z.
-const Version = "1.1.0"
+// 1.1.0 added the z_report event kind and Event.Z; 1.2.0 added Change.By
+// (who redeemed or voided a code), which a 1.1 terminal decodes and drops.
+const Version = "1.2.0"
 
 // WireVersion is the value of the "v" field in every message and event body:
 // the major protocol version. Decoders refuse any other value.

@@ -138,6 +138,13 @@ type Change struct {
 // terminal's clock), how many uses, for how much, online or offline, and by
 // which cashier. It never carries a card secret: the code is Change.Code's id.
 // Terminals older than 1.2.0 ignore it.
+//
+// Undone marks the hub giving back an online claim that its terminal's
+// journal does not record as claimed (it refused offline after all, or
+// redeemed other uses): the redemption (or void) Terminal:Seq that an
+// earlier change named did not happen as named. It reverses the change's
+// kind: a code_voided change undoes a redemption, a code_redeemed change a
+// void. A change about the event the terminal did record follows it.
 type ChangeOrigin struct {
 	Terminal string    `json:"terminal"`
 	Store    string    `json:"store"`
@@ -148,6 +155,7 @@ type ChangeOrigin struct {
 	Mode     Mode      `json:"mode"`
 	Cashier  string    `json:"cashier,omitempty"`
 	At       time.Time `json:"at"` // the event's terminal time
+	Undone   bool      `json:"undone,omitempty"`
 }
 
 // Event returns the origin's event identity.
@@ -167,8 +175,12 @@ func (o *ChangeOrigin) Validate(kind ChangeKind) error {
 	if want == "" {
 		return fmt.Errorf("by is set only on code_redeemed and code_voided, not %s", kind)
 	}
+	undo := ""
+	if o.Undone {
+		want, undo = map[EventKind]EventKind{KindRedemption: KindVoid, KindVoid: KindRedemption}[want], " undone"
+	}
 	if o.Kind != want {
-		return fmt.Errorf("by: kind %q, want %s on %s", o.Kind, want, kind)
+		return fmt.Errorf("by: kind %q, want %s%s on %s", o.Kind, want, undo, kind)
 	}
 	if err := ValidID(o.Terminal); err != nil {
 		return fmt.Errorf("by terminal: %w", err)

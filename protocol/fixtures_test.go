@@ -122,7 +122,7 @@ func fixMessages(t testing.TB) map[string]Message {
 		"ack_refused": &Ack{Terminal: "T-SH001-1", Seq: 2, Hash: evs[1].Hash(), HubTime: t0.Add(4 * time.Second),
 			Refused: &ChainRefusal{Seq: 3, Kind: BreakFork, Detail: "prev does not match event 2"}},
 		"claim_request": &ClaimRequest{Terminal: "T-SH001-1", Seq: 4, Kind: KindRedemption, Store: "sh-001", Code: "C7K2M9Q4XW1Z",
-			Format: FormatSigned, Campaign: "iqiyi-vip-month", Uses: 1, At: t0.Add(5 * time.Second)},
+			Format: FormatSigned, Campaign: "iqiyi-vip-month", Uses: 1, At: t0.Add(5 * time.Second), Cashier: "c-0042"},
 		"claim_void": &ClaimRequest{Terminal: "T-SH001-1", Seq: 6, Kind: KindVoid, Store: "sh-001", Code: "D00000000042",
 			Format: FormatDynamic, Campaign: "meal-10x", Uses: 2, Voids: &EventRef{Terminal: "T-SH001-1", Seq: 4}, At: t0.Add(9 * time.Second)},
 		"claim_reply_used_up": &ClaimReply{Terminal: "T-SH001-1", Seq: 5, Reason: UsedUp, UsesLeft: 0, HubTime: t0.Add(7 * time.Second),

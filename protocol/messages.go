@@ -157,9 +157,10 @@ type ClaimRequest struct {
 	Format   Format    `json:"format"`
 	Campaign string    `json:"campaign"`
 	Uses     int       `json:"uses"`
-	Step     int64     `json:"step,omitempty"`  // TOTP step of a dynamic code
-	Voids    *EventRef `json:"voids,omitempty"` // the redemption a void undoes
-	At       time.Time `json:"at"`              // terminal time
+	Step     int64     `json:"step,omitempty"`    // TOTP step of a dynamic code
+	Voids    *EventRef `json:"voids,omitempty"`   // the redemption a void undoes
+	At       time.Time `json:"at"`                // terminal time
+	Cashier  string    `json:"cashier,omitempty"` // since 1.2.0: who is signed in, for the feed's by
 }
 
 // Validate checks the claim.
@@ -203,6 +204,11 @@ func (c *ClaimRequest) Validate() error {
 	}
 	if c.At.IsZero() {
 		return fmt.Errorf("claim: missing time")
+	}
+	if c.Cashier != "" {
+		if err := ValidID(c.Cashier); err != nil {
+			return fmt.Errorf("claim cashier: %w", err)
+		}
 	}
 	return nil
 }

@@ -129,6 +129,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad lock day", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"lock","at":"2026-11-22T10:30:00Z","lock":{"store":"s1","day":"21/11/2026"}}]}`, "YYYY-MM-DD"},
 		{"by on an issue", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_issued","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T2","store":"s1","seq":9,"kind":"redemption","uses":2,"amount":700,"mode":"online","at":"2026-11-22T10:30:00Z"}}]}`, "only on code_redeemed and code_voided"},
 		{"by redemption on a void", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_voided","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T2","store":"s1","seq":9,"kind":"redemption","uses":2,"amount":700,"mode":"online","at":"2026-11-22T10:30:00Z"}}]}`, "kind \"redemption\", want void"},
+		{"by undone redemption on a redeem", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_redeemed","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T2","store":"s1","seq":9,"kind":"redemption","uses":2,"amount":700,"mode":"online","at":"2026-11-22T10:30:00Z","undone":true}}]}`, "want void undone on code_redeemed"},
+		{"claim bad cashier", &ClaimRequest{}, `{"v":1,"terminal":"T1","seq":1,"kind":"redemption","store":"s1","code":"C1","format":"signed","campaign":"c","uses":1,"at":"2026-11-22T10:30:00Z","cashier":"a/b"}`, "claim cashier"},
 		{"by bad terminal", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_redeemed","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T/2","store":"s1","seq":9,"kind":"redemption","uses":2,"amount":700,"mode":"online","at":"2026-11-22T10:30:00Z"}}]}`, "by terminal"},
 		{"by bad store", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_redeemed","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T2","store":"","seq":9,"kind":"redemption","uses":2,"amount":700,"mode":"online","at":"2026-11-22T10:30:00Z"}}]}`, "by store"},
 		{"by zero seq", &FeedPush{}, `{"v":1,"store":"s1","after":5,"changes":[{"seq":6,"kind":"code_redeemed","at":"2026-11-22T10:30:00Z","code":{"id":"C1","campaign":"c","format":"signed","uses":3,"uses_left":1,"status":"active"},"by":{"terminal":"T2","store":"s1","seq":0,"kind":"redemption","uses":2,"amount":700,"mode":"online","at":"2026-11-22T10:30:00Z"}}]}`, "by: seq"},
@@ -230,6 +232,20 @@ func TestChangeByOldTerminal(t *testing.T) {
 	}
 	if p.Changes[1].By != nil {
 		t.Errorf("the lock change carries by %+v", p.Changes[1].By)
+	}
+}
+
+func TestChangeByUndone(t *testing.T) {
+	o := ChangeOrigin{Terminal: "T2", Store: "s1", Seq: 9, Kind: KindRedemption, Uses: 1, Mode: ModeOnline, At: t0, Undone: true}
+	if err := o.Validate(ChangeCodeVoided); err != nil {
+		t.Errorf("an undone redemption on code_voided: %v", err)
+	}
+	o.Kind = KindVoid
+	if err := o.Validate(ChangeCodeRedeemed); err != nil {
+		t.Errorf("an undone void on code_redeemed: %v", err)
+	}
+	if err := o.Validate(ChangeCodeVoided); err == nil {
+		t.Errorf("an undone void on code_voided passed, want refused")
 	}
 }
 

@@ -28,7 +28,7 @@ func (w *writer) apply(t *Terminal, se protocol.SignedEvent, e protocol.Event, c
 	matched := hasClaim && claim.Taken && claim.Kind == e.Kind && claim.Code == e.Code && claim.Uses == e.Uses
 	undone := false
 	if hasClaim && claim.Taken && !matched {
-		if err := w.undoClaim(*claim); err != nil {
+		if err := w.undoClaim(*claim, t.Store); err != nil {
 			return err
 		}
 		undone = true
@@ -58,8 +58,9 @@ func (w *writer) apply(t *Terminal, se protocol.SignedEvent, e protocol.Event, c
 }
 
 // undoClaim gives back what a claim took (or takes back what a void claim
-// gave) when the terminal's event says it did not happen.
-func (w *writer) undoClaim(c Claim) error {
+// gave) when the terminal's event says it did not happen. The change names
+// the claim, undone, so a terminal that listed it drops it.
+func (w *writer) undoClaim(c Claim, store string) error {
 	delta, kind := -c.Uses, protocol.ChangeCodeVoided
 	if c.Kind == protocol.KindVoid {
 		delta, kind = c.Uses, protocol.ChangeCodeRedeemed
@@ -68,7 +69,9 @@ func (w *writer) undoClaim(c Claim) error {
 	if err != nil {
 		return fmt.Errorf("undo claim %s: %w", c.EventRef, err)
 	}
-	return w.codeChange(kind, code)
+	by := &protocol.ChangeOrigin{Terminal: c.Terminal, Store: store, Seq: c.Seq, Kind: c.Kind, Uses: c.Uses,
+		Amount: w.h.amount(code.Campaign, c.Uses), Mode: protocol.ModeOnline, At: c.At, Undone: true}
+	return w.codeChangeBy(kind, code, by)
 }
 
 func (w *writer) redeemOffline(rec *Event) error {
@@ -116,7 +119,7 @@ func (w *writer) redeemOffline(rec *Event) error {
 			return err
 		}
 	}
-	return w.codeChange(protocol.ChangeCodeRedeemed, code)
+	return w.codeChangeBy(protocol.ChangeCodeRedeemed, code, protocol.OriginOf(e))
 }
 
 // scopeViolation flags rec, redeemed outside its code's scope, and raises
@@ -185,7 +188,7 @@ func (w *writer) voidOffline(rec *Event) error {
 			return err
 		}
 	}
-	return w.codeChange(protocol.ChangeCodeVoided, code)
+	return w.codeChangeBy(protocol.ChangeCodeVoided, code, protocol.OriginOf(e))
 }
 
 // businessDay is the date of t in store's time zone.

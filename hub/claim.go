@@ -151,7 +151,7 @@ func (w *writer) claimRedemption(c *Claim, t Terminal, req *protocol.ClaimReques
 	}
 	c.Taken = true
 	c.Reply = w.reply(req, protocol.Accepted, after.UsesLeft(), nil)
-	return w.codeChange(protocol.ChangeCodeRedeemed, after)
+	return w.codeChangeBy(protocol.ChangeCodeRedeemed, after, w.claimOrigin(t, req, after))
 }
 
 func (w *writer) claimVoid(c *Claim, t Terminal, req *protocol.ClaimRequest) error {
@@ -196,5 +196,5 @@ func (w *writer) claimVoid(c *Claim, t Terminal, req *protocol.ClaimRequest) err
 	}
 	c.Taken = true
 	c.Reply = w.reply(req, protocol.Accepted, after.UsesLeft(), nil)
-	return w.codeChange(protocol.ChangeCodeVoided, after)
+	return w.codeChangeBy(protocol.ChangeCodeVoided, after, w.claimOrigin(t, req, after))
 }

@@ -164,6 +164,12 @@ func (w *writer) change(c protocol.Change, a Audience) error {
 // codeChange tells the terminals that may redeem code its new state. The
 // feed row holds a dynamic code's seed sealed; the push carries it clear.
 func (w *writer) codeChange(kind protocol.ChangeKind, code Code) error {
+	return w.codeChangeBy(kind, code, nil)
+}
+
+// codeChangeBy is codeChange naming the redemption or void behind it (by
+// may be nil), stored in the feed row and pushed alike.
+func (w *writer) codeChangeBy(kind protocol.ChangeKind, code Code, by *protocol.ChangeOrigin) error {
 	st, err := w.h.codeState(code)
 	if err != nil {
 		return err
@@ -172,7 +178,25 @@ func (w *writer) codeChange(kind protocol.ChangeKind, code Code) error {
 	if code.Format == protocol.FormatDynamic {
 		stored.Seed = code.SealedSeed
 	}
-	return w.add(protocol.Change{Kind: kind, Code: &st}, protocol.Change{Kind: kind, Code: &stored}, w.h.codeAudience(code))
+	return w.add(protocol.Change{Kind: kind, Code: &st, By: by}, protocol.Change{Kind: kind, Code: &stored, By: by},
+		w.h.codeAudience(code))
+}
+
+// claimOrigin is the origin of the change a claim of terminal t on code
+// makes: online, at the terminal's time, worth the campaign's face value
+// per use (the claim carries no amount).
+func (w *writer) claimOrigin(t Terminal, req *protocol.ClaimRequest, code Code) *protocol.ChangeOrigin {
+	return &protocol.ChangeOrigin{Terminal: t.ID, Store: t.Store, Seq: req.Seq, Kind: req.Kind, Uses: req.Uses,
+		Amount: w.h.amount(code.Campaign, req.Uses), Mode: protocol.ModeOnline, Cashier: req.Cashier, At: req.At}
+}
+
+// amount is uses of campaign's face value, in fen, within protocol.MaxMoney.
+func (h *Hub) amount(campaign string, uses int) int64 {
+	camp, _ := h.campaign(campaign)
+	if uses <= 0 || camp.FaceValue <= 0 {
+		return 0
+	}
+	return min(camp.FaceValue, protocol.MaxMoney/int64(uses)) * int64(uses)
 }
 
 // add queues row for the feed and pushed, the same change as terminals

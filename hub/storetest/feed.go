@@ -40,7 +40,9 @@ func feedFixture() []hub.Change {
 			Audience: hub.Audience{Stores: []string{"S-2"}}},
 		{Change: protocol.Change{Kind: protocol.ChangeCodeImported, At: at(4 * time.Second), Code: code},
 			Audience: hub.Audience{Regions: []string{"north"}}},
-		{Change: protocol.Change{Kind: protocol.ChangeCodeRedeemed, At: at(5 * time.Second), Code: dyn},
+		{Change: protocol.Change{Kind: protocol.ChangeCodeRedeemed, At: at(5 * time.Second), Code: dyn,
+			By: &protocol.ChangeOrigin{Terminal: "T-1", Store: "S-1", Seq: 7, Kind: protocol.KindRedemption, Uses: 1,
+				Amount: 990, Mode: protocol.ModeOffline, Cashier: "c-9", At: at(4 * time.Second)}},
 			Audience: hub.Audience{}},
 	}
 }

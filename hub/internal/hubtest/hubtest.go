@@ -240,7 +240,7 @@ func (t *Term) Claim(code, campaign string, format protocol.Format, uses int) *p
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return &protocol.ClaimRequest{Terminal: t.ID, Seq: t.seq + 1, Kind: protocol.KindRedemption, Store: t.Store,
-		Code: code, Format: format, Campaign: campaign, Uses: uses, At: t.now()}
+		Code: code, Format: format, Campaign: campaign, Uses: uses, At: t.now(), Cashier: "c1"}
 }
 
 // Batch wraps events in a batch from the terminal.

@@ -12,6 +12,7 @@ require (
 	github.com/mattn/go-sqlite3 v1.14.53
 	github.com/mochi-mqtt/server/v2 v2.7.9
 	go.bug.st/serial v1.8.0
+	golang.org/x/crypto v0.42.0
 	golang.org/x/text v0.29.0
 )
 

@@ -40,6 +40,9 @@ var ErrAckMismatch = errors.New("the hub acknowledged a different event")
 // use spent here. When the hub counted such an event but its ack is still
 // on the way, the use is counted twice here until the code's next change:
 // that errs towards refusing offline, never towards over-redeeming.
+//
+// A code change naming a redemption or void of another terminal of this
+// store (Change.By) is recorded for Neighbours in the same transaction.
 func (s *Store) ApplyFeed(ctx context.Context, after, next uint64, changes []protocol.Change) (int, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -84,11 +87,17 @@ func (s *Store) ApplyFeed(ctx context.Context, after, next uint64, changes []pro
 			_, err = tx.ExecContext(ctx, "INSERT OR REPLACE INTO locks (store, day, at) VALUES (?, ?, ?)", c.Lock.Store, c.Lock.Day, c.Lock.At.Unix())
 		default:
 			err = s.putHubCode(ctx, tx, c.Code)
+			if err == nil {
+				err = s.putNeighbour(ctx, tx, c)
+			}
 		}
 		if err != nil {
 			return 0, fmt.Errorf("apply feed: change %d (%s): %w", c.Seq, c.Kind, err)
 		}
 		applied++
+	}
+	if err := pruneNeighbours(ctx, tx, changes); err != nil {
+		return 0, fmt.Errorf("apply feed: %w", err)
 	}
 	if next > cursor {
 		if err := setMeta(ctx, tx, "feed_cursor", strconv.FormatUint(next, 10)); err != nil {

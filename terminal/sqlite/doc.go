@@ -3,7 +3,8 @@
 // campaigns, issuing keys, codes and settlement locks; the journal,
 // append-only, hash-chained and signed with the terminal's key; the outbox
 // of events the hub has not acknowledged; pending decisions; the feed
-// cursor and Z-report numbering. Beside the file, in 0600 files, are the
+// cursor and Z-report numbering; the store's other terminals' redemptions
+// and voids as the feed names them (Neighbours, kept a week). Beside the file, in 0600 files, are the
 // terminal's signing key, the key sealing dynamic-code seeds and the hub's
 // card-secret pepper.
 //

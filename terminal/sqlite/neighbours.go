@@ -52,7 +52,7 @@ func (s *Store) Neighbours(ctx context.Context, day string) ([]Neighbour, error)
 		return nil, fmt.Errorf("neighbours of %s: %w", day, err)
 	}
 	defer rows.Close()
-	out := []Neighbour{}
+	out, names := []Neighbour{}, map[string]string{}
 	for rows.Next() {
 		var n Neighbour
 		var at int64
@@ -60,9 +60,14 @@ func (s *Store) Neighbours(ctx context.Context, day string) ([]Neighbour, error)
 			return nil, fmt.Errorf("neighbours of %s: %w", day, err)
 		}
 		n.At = time.UnixMilli(at).In(loc)
-		if c, err := s.Campaign(ctx, n.Campaign); err == nil {
-			n.CampaignName = c.Name
+		name, ok := names[n.Campaign]
+		if !ok {
+			if c, err := s.Campaign(ctx, n.Campaign); err == nil {
+				name = c.Name
+			}
+			names[n.Campaign] = name
 		}
+		n.CampaignName = name
 		out = append(out, n)
 	}
 	if err := rows.Err(); err != nil {

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +177,58 @@ func TestNeighboursPruned(t *testing.T) {
 	}
 	if got := neighbours(t, st, later.Format(time.DateOnly)); refs(got) != "T-SH001-2:900" {
 		t.Errorf("the later day: %s", refs(got))
+	}
+}
+
+// BenchmarkNeighbours: a busy day's list (5000 rows of other terminals,
+// a week of them kept) read back newest first.
+func BenchmarkNeighbours(b *testing.B) {
+	ctx := context.Background()
+	camp := termtest.Campaign("c1")
+	camp.Uses = 10
+	st, _ := termtest.Open(b, termtest.Snapshot{Campaigns: []protocol.Campaign{camp},
+		Codes: []protocol.CodeState{termtest.SecretCode(1, "c1", 10)}})
+	const perDay, days = 5000, 7
+	seq := uint64(0)
+	start := termtest.Now.Add(-days * 24 * time.Hour)
+	for d := range days {
+		page := make([]protocol.Change, 0, perDay)
+		for i := range perDay {
+			seq++
+			at := start.Add(time.Duration(d)*24*time.Hour + time.Duration(i)*10*time.Second)
+			page = append(page, byChange(seq, 1, fmt.Sprintf("T-SH001-%d", 2+i%4), termtest.Store, seq, protocol.KindRedemption, 1, at))
+		}
+		if _, err := st.ApplyFeed(ctx, seq-perDay, 0, page); err != nil {
+			b.Fatal(err)
+		}
+	}
+	day := start.Add(3 * 24 * time.Hour).In(st.Identity().Location).Format(time.DateOnly)
+	b.ResetTimer()
+	for b.Loop() {
+		ns, err := st.Neighbours(ctx, day)
+		if err != nil || len(ns) == 0 {
+			b.Fatalf("%d rows, %v", len(ns), err)
+		}
+	}
+}
+
+// BenchmarkApplyFeedNeighbours: a feed page of 100 code changes, each
+// naming another terminal's redemption, applied with its neighbour rows.
+func BenchmarkApplyFeedNeighbours(b *testing.B) {
+	ctx := context.Background()
+	camp := termtest.Campaign("c1")
+	camp.Uses = 10
+	st, _ := termtest.Open(b, termtest.Snapshot{Campaigns: []protocol.Campaign{camp},
+		Codes: []protocol.CodeState{termtest.SecretCode(1, "c1", 10)}})
+	seq := uint64(0)
+	for b.Loop() {
+		page := make([]protocol.Change, 100)
+		for i := range page {
+			seq++
+			page[i] = byChange(seq, 1, "T-SH001-2", termtest.Store, seq, protocol.KindRedemption, 1, termtest.Now.Add(time.Duration(seq)*time.Second))
+		}
+		if _, err := st.ApplyFeed(ctx, seq-100, 0, page); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -188,7 +188,7 @@ func (e *Engine) claimLocked(ctx context.Context, in Input, p Preview, now time.
 	}
 	id := e.ident()
 	req := protocol.ClaimRequest{Terminal: id.Terminal, Seq: seq, Kind: protocol.KindRedemption, Store: id.Store,
-		Code: p.Code.ID, Format: p.Code.Format, Campaign: p.Campaign.ID, Uses: p.Uses, Step: p.Step, At: now}
+		Code: p.Code.ID, Format: p.Code.Format, Campaign: p.Campaign.ID, Uses: p.Uses, Step: p.Step, At: now, Cashier: in.Cashier}
 	cctx, cancel := context.WithTimeout(ctx, e.cfg.ClaimTimeout)
 	reply, err := e.link.Claim(cctx, req)
 	cancel()

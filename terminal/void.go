@@ -149,7 +149,7 @@ func (e *Engine) Void(ctx context.Context, r VoidRequest) (Decision, error) {
 		}
 		ev.Seq = seq
 		req := protocol.ClaimRequest{Terminal: ev.Terminal, Seq: seq, Kind: protocol.KindVoid, Store: ev.Store,
-			Code: ev.Code, Format: ev.Format, Campaign: ev.Campaign, Uses: uses, Voids: ev.Voids, At: now}
+			Code: ev.Code, Format: ev.Format, Campaign: ev.Campaign, Uses: uses, Voids: ev.Voids, At: now, Cashier: ev.Cashier}
 		cctx, cancel := context.WithTimeout(ctx, e.cfg.ClaimTimeout)
 		reply, err := e.link.Claim(cctx, req)
 		cancel()

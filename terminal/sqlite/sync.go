@@ -297,7 +297,8 @@ func (s *Store) Revoked() string {
 }
 
 // Wipe is what a revoked terminal does on hearing it: the cache (codes with
-// their seeds and secret hashes, campaigns, keys, locks, a staged snapshot)
+// their seeds and secret hashes, campaigns, keys, locks, a staged snapshot,
+// the other terminals' redemptions)
 // is deleted and the terminal marked revoked, so it refuses every
 // redemption from now on. The journal stays: it is the record of what was
 // redeemed here.
@@ -312,7 +313,7 @@ func (s *Store) Wipe(ctx context.Context, reason string) error {
 		return fmt.Errorf("wipe: %w", err)
 	}
 	defer tx.Rollback()
-	for _, t := range append(cacheTables, "snapshot_pages") {
+	for _, t := range append(cacheTables, "snapshot_pages", "neighbours") {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
 			return fmt.Errorf("wipe %s: %w", t, err)
 		}

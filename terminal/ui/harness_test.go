@@ -123,6 +123,14 @@ func newHarness(t testing.TB, lang protocol.Lang) *harness {
 
 func newHarnessDir(t testing.TB, dir string, lang protocol.Lang) *harness {
 	t.Helper()
+	return openHarness(t, dir, lang, true)
+}
+
+// openHarness opens the window on dir; staff adds the fixture's staff:
+// manager M1 (PIN 2580, badge BADGE-M1-0001), cashiers C7 (3690, badge
+// BADGE-C7-0007) and C8 (4826).
+func openHarness(t testing.TB, dir string, lang protocol.Lang, staff bool) *harness {
+	t.Helper()
 	test.NewTempApp(t)
 	h := &harness{t: t, clock: &clock{t: termtest.Now}, snd: &sounds{}, queue: make(chan func(), 1024)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -137,6 +145,21 @@ func newHarnessDir(t testing.TB, dir string, lang protocol.Lang) *harness {
 	})
 	if err != nil {
 		t.Fatalf("open station: %v", err)
+	}
+	for _, who := range []struct {
+		s          terminal.Staff
+		pin, badge string
+	}{
+		{terminal.Staff{ID: "M1", Name: "李娜", Role: terminal.RoleManager}, "2580", "BADGE-M1-0001"},
+		{terminal.Staff{ID: "C7", Name: "Wang Fang", Role: terminal.RoleCashier}, "3690", "BADGE-C7-0007"},
+		{terminal.Staff{ID: "C8", Name: "Zhao Lei", Role: terminal.RoleCashier}, "4826", ""},
+	} {
+		if !staff {
+			break
+		}
+		if err := st.Store().AddStaff(ctx, who.s, who.pin, who.badge); err != nil {
+			t.Fatalf("add staff %s: %v", who.s.ID, err)
+		}
 	}
 	set := st.Settings()
 	set.Lang = lang
@@ -321,4 +344,17 @@ func (h *harness) shows(s string) bool {
 		}
 	}
 	return false
+}
+
+// entries lists the visible entries in tree order.
+func (h *harness) entries() []*widget.Entry {
+	var out []*widget.Entry
+	h.walk(func(o fyne.CanvasObject) bool {
+		if e, ok := o.(*widget.Entry); ok {
+			out = append(out, e)
+			return false
+		}
+		return true
+	})
+	return out
 }

@@ -93,7 +93,7 @@ func (h *harness) confirmCode(code string) ui.Verdict {
 // 30 of C2 (Gift card).
 func dayOfThreeEvents(t *testing.T, h *harness) {
 	t.Helper()
-	h.signIn("C7", "1111")
+	h.signIn("C7", "3690")
 	code1, _ := termtest.Secret(1)
 	if v := h.scan(code1); v.Kind != ui.VerdictAccepted {
 		t.Fatalf("card 1: %v %s", v.Kind, v.Reason)
@@ -103,7 +103,7 @@ func dayOfThreeEvents(t *testing.T, h *harness) {
 		t.Fatalf("card 1 again: %v %s", v.Kind, v.Reason)
 	}
 	h.key(fyne.KeyF3)
-	h.signIn("C8", "2222")
+	h.signIn("C8", "4826")
 	code30, _ := termtest.Secret(30)
 	if v := h.confirmCode(code30); v.Kind != ui.VerdictAccepted {
 		t.Fatalf("card 30: %v %s", v.Kind, v.Reason)
@@ -200,7 +200,7 @@ func TestLogFiltersTotalsAndCSV(t *testing.T) {
 
 func TestLogVoidThenWindowPassed(t *testing.T) {
 	h := newHarness(t, protocol.LangEN)
-	h.signIn("C7", "1111")
+	h.signIn("C7", "3690")
 	code, _ := termtest.Secret(20) // M5, 5 uses of ¥18.00
 	n := len(h.verdicts)
 	h.keys(code, 8*time.Millisecond)
@@ -276,7 +276,7 @@ func TestLogVoidThenWindowPassed(t *testing.T) {
 
 func TestLogReprintWithoutPrinterSaysWhy(t *testing.T) {
 	h := newHarness(t, protocol.LangEN)
-	h.signIn("C7", "1111")
+	h.signIn("C7", "3690")
 	code, _ := termtest.Secret(3)
 	h.scan(code)
 	h.openLog("1 rows")
@@ -290,7 +290,7 @@ func TestLogReprintWithoutPrinterSaysWhy(t *testing.T) {
 
 func TestLogKeyboardOnly(t *testing.T) {
 	h := newHarness(t, protocol.LangEN)
-	h.signIn("C7", "1111")
+	h.signIn("C7", "3690")
 	code, _ := termtest.Secret(4)
 	h.scan(code)
 	h.openLog("1 rows")

@@ -84,7 +84,7 @@ func TestManagerTabsInBothLanguages(t *testing.T) {
 	} {
 		t.Run(string(c.lang), func(t *testing.T) {
 			h := newHarness(t, c.lang)
-			h.signIn("C7", "1111")
+			h.signIn("C7", "3690")
 			code, _ := termtest.Secret(5)
 			h.scan(code)
 			h.unlock("M1", "2580")

@@ -20,7 +20,8 @@ import (
 // random 16-byte salt per row. The parameters are stored with each hash,
 // so a change here applies to every PIN at its next successful sign-in.
 // BenchmarkSignIn measures one check: 32 MiB and one pass on two lanes
-// take 30–50 ms on the 2-core development VM (64 MiB took 70–105 ms).
+// take 19–49 ms on the 2-core development VM, with its load (64 MiB took
+// 70–105 ms).
 var pinKDF = kdfParams{time: 1, memory: 32 * 1024, threads: 2}
 
 const (

@@ -70,6 +70,15 @@ Commands:
              one JSON reply a line on stdout (docs/ecr.md)
   log --data DIR [--day YYYY-MM-DD] [--csv]
              print a business day's journal with totals by campaign
+  staff add --data DIR --id ID [--name NAME] [--role cashier|manager] [--pin-stdin] [--badge-stdin] [--disabled]
+             add or update a cashier or store manager of the window: the
+             PIN (4 to 8 digits) is the first line of stdin, the badge the
+             next line (as scanned); a name, role, PIN or badge left out is
+             kept (docs/staff.md)
+  staff list --data DIR
+             list the staff: role, PIN and/or badge, disabled or locked
+  staff remove --data DIR --id ID
+             remove a staff member (the journal keeps their number)
   version    print the build version and the protocol version
   help       print this help (also -h, --help)
 
@@ -119,6 +128,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runECRSim(ctx, rest, stdin, stdout, stderr)
 	case cmd == "ports":
 		return runPorts(ctx, rest, stdout, stderr)
+	case cmd == "staff":
+		return runStaff(ctx, rest, stdin, stdout, stderr)
 	case cmd == "" || strings.HasPrefix(cmd, "-"):
 		// No command, or only flags: the counter window.
 		return runWindow(ctx, args, stdout, stderr)

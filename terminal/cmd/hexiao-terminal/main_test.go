@@ -38,7 +38,7 @@ func TestHelp(t *testing.T) {
 			if err != nil {
 				t.Fatalf("run %s: got error %v, want nil", arg, err)
 			}
-			for _, cmd := range []string{"version", "help", "init", "import", "headless", "log", "enroll", "ecr-sim", "ports"} {
+			for _, cmd := range []string{"version", "help", "init", "import", "headless", "log", "enroll", "ecr-sim", "ports", "staff"} {
 				if !strings.Contains(out, "  "+cmd+" ") {
 					t.Errorf("run %s: got %q, want it to list %q", arg, out, cmd)
 				}

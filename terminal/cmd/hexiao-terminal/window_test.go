@@ -180,6 +180,11 @@ func TestWindowUnderXvfb(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(data, "hub.json"), []byte(hub), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	add := exec.Command(bin, "staff", "add", "--data", data, "--id", "M1", "--name", "李娜", "--role", "manager", "--pin-stdin")
+	add.Stdin = strings.NewReader("2580\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("staff add: %v\n%s", err, out)
+	}
 	x := startXvfb(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -14,7 +14,8 @@
 // and time since the last hub contact), journals the outcome and only then
 // returns it. Refusals are journaled as attempts; repeated unknown codes at
 // the counter pause it (rate_limited). Void undoes uses within the undo
-// window, per use, never on a settled day.
+// window, per use, never on a settled day. The staff rules (PINs, badges,
+// the sign-in lockout) are here too, as pure functions.
 //
 // It must never report "accepted" before the event is durably journaled,
 // never import hub, and never touch SQL, MQTT or Fyne directly: those live

@@ -12,6 +12,8 @@
 // head and the code's new state commit in one transaction, or nothing does.
 // Open verifies the whole journal and refuses a damaged or truncated one
 // with a *CorruptError; it never repairs. Card secrets are never stored,
-// only their keyed hashes. This package implements terminal.Store and must
+// only their keyed hashes; so are staff PINs (argon2id) and badges (HMAC).
+// It also keeps the slips printed, the staff and their sign-in lockouts,
+// and the store's other terminals' redemptions the feed delivered. This package implements terminal.Store and must
 // not hold redemption rules, which belong to package terminal.
 package sqlite

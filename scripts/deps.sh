@@ -18,6 +18,7 @@ PACKAGES=(
 	pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 	xvfb xauth libgl1-mesa-dri  # the real window under a virtual X server (Mesa's software GL)
 	xdotool                     # simulated keystrokes (a keyboard-wedge scanner) in the window test
+	xclip                       # a screenshot put on the X clipboard, pasted into the window
 	imagemagick                 # import: screenshots of the window
 	fonts-noto-cjk              # Chinese glyphs for the window (Fyne falls back to system fonts)
 	libasound2-dev              # ALSA headers: drivers/sound plays the verdict sounds through oto (cgo); its test captures them with ALSA's file plugin

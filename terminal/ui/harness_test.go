@@ -281,23 +281,24 @@ func (h *harness) signIn(id, pin string) {
 // inside containers and widgets (their renderers' objects) while visit
 // returns true.
 func (h *harness) walk(visit func(o fyne.CanvasObject) bool) {
-	var rec func(o fyne.CanvasObject)
-	rec = func(o fyne.CanvasObject) {
-		if o == nil || !o.Visible() || !visit(o) {
-			return
+	walkFrom(h.w.Canvas().Content(), visit)
+}
+
+// walkFrom is walk from root.
+func walkFrom(root fyne.CanvasObject, visit func(o fyne.CanvasObject) bool) {
+	if root == nil || !root.Visible() || !visit(root) {
+		return
+	}
+	switch x := root.(type) {
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			walkFrom(c, visit)
 		}
-		switch x := o.(type) {
-		case *fyne.Container:
-			for _, c := range x.Objects {
-				rec(c)
-			}
-		case fyne.Widget:
-			for _, c := range test.WidgetRenderer(x).Objects() {
-				rec(c)
-			}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(x).Objects() {
+			walkFrom(c, visit)
 		}
 	}
-	rec(h.w.Canvas().Content())
 }
 
 // find returns the first visible object of type T that match accepts.

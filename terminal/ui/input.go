@@ -179,19 +179,34 @@ func (a *App) shortcuts() {
 }
 
 // paste takes a picture from the clipboard (a customer's screenshot), or
-// else its text as if typed and ended with Enter.
+// else its text as if typed and ended with Enter. The clipboard is read on
+// the worker: another program answers for it.
 func (a *App) paste() {
 	if a.screen != screenScan || a.scan == nil {
 		return
 	}
-	if a.opt.Clipboard != nil {
-		if img := a.opt.Clipboard(); len(img) > 0 {
-			a.scan.image(img, a.now())
-			return
-		}
-	}
+	at := a.now()
 	text := fyne.CurrentApp().Clipboard().Content()
-	if text == "" {
+	if a.opt.Clipboard == nil {
+		a.pasted(nil, text, at)
+		return
+	}
+	a.run(func(context.Context) {
+		img := a.opt.Clipboard()
+		a.do(func() { a.pasted(img, text, at) })
+	})
+}
+
+// pasted submits what paste found.
+func (a *App) pasted(img []byte, text string, at time.Time) {
+	if a.scan == nil || a.screen != screenScan {
+		return
+	}
+	switch {
+	case len(img) > 0:
+		a.scan.image(img, at)
+		return
+	case text == "":
 		a.scan.attention(a.t("paste.empty"), "")
 		return
 	}
@@ -200,7 +215,6 @@ func (a *App) paste() {
 		return
 	}
 	n, err := scanner.Normalize(text)
-	at := a.now()
 	if err != nil {
 		a.scan.input(scanner.Result{Kind: scanner.Rejected, Err: err}, at)
 		return

@@ -24,23 +24,7 @@ import (
 // is an overlay.
 func walkOverlay(h *harness, visit func(o fyne.CanvasObject) bool) bool {
 	top := h.w.Canvas().Overlays().Top()
-	var rec func(o fyne.CanvasObject)
-	rec = func(o fyne.CanvasObject) {
-		if o == nil || !o.Visible() || !visit(o) {
-			return
-		}
-		switch x := o.(type) {
-		case *fyne.Container:
-			for _, c := range x.Objects {
-				rec(c)
-			}
-		case fyne.Widget:
-			for _, c := range test.WidgetRenderer(x).Objects() {
-				rec(c)
-			}
-		}
-	}
-	rec(top)
+	walkFrom(top, visit)
 	return top != nil
 }
 

@@ -100,7 +100,8 @@ func runWindow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	win.SetFullScreen(*full)
 	win.SetMaster()
 	opt := ui.Options{Log: log,
-		Decode: decodeImage,
+		Decode:    decodeImage,
+		Clipboard: clipboardImage(log),
 		OnVerdict: func(v ui.Verdict, d time.Duration) {
 			log.Info("verdict shown", "kind", v.Kind.String(), "reason", v.Reason, "latency_ms", float64(d.Microseconds())/1000)
 		},

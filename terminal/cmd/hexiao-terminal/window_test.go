@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"image"
@@ -16,6 +17,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/hexiao/hexiao/protocol"
 	"github.com/hexiao/hexiao/terminal/internal/termtest"
@@ -72,6 +76,15 @@ func (x *xserver) typeKeys(t *testing.T, s string, delay time.Duration) {
 func (x *xserver) key(t *testing.T, keys ...string) {
 	t.Helper()
 	x.run(t, "xdotool", append([]string{"key"}, keys...)...)
+}
+
+// signIn types a staff number and a PIN as a person does, each with Enter.
+func (x *xserver) signIn(t *testing.T, id, pin string) {
+	t.Helper()
+	for _, s := range []string{id, pin} {
+		x.typeKeys(t, s, 150*time.Millisecond)
+		x.key(t, "Return")
+	}
 }
 
 // screenshot saves the screen as PNG and returns it decoded.
@@ -228,10 +241,7 @@ func TestWindowUnderXvfb(t *testing.T) {
 	x.run(t, "xdotool", "mousemove", "500", "400")
 	time.Sleep(500 * time.Millisecond)
 
-	x.typeKeys(t, "M1", 150*time.Millisecond)
-	x.key(t, "Return")
-	x.typeKeys(t, "2580", 150*time.Millisecond)
-	x.key(t, "Return")
+	x.signIn(t, "M1", "2580")
 	_, seen = logs.wait(t, regexp.MustCompile(`msg="signed in"`), seen)
 	time.Sleep(300 * time.Millisecond)
 	img := x.screenshot(t, filepath.Join(shots, "scan-en.png"))
@@ -264,13 +274,32 @@ func TestWindowUnderXvfb(t *testing.T) {
 			}
 			time.Sleep(1600 * time.Millisecond) // past the repeat window
 		}
+		if lang == "en" {
+			// A customer's screenshot on the clipboard, pasted with Ctrl+V.
+			code, _ := termtest.Secret(3)
+			png := filepath.Join(t.TempDir(), "screenshot.png")
+			if err := os.WriteFile(png, qrPNG(t, code), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			xclip := exec.Command("xclip", "-selection", "clipboard", "-t", "image/png", "-i", png)
+			xclip.Env = append(os.Environ(), "DISPLAY="+x.display)
+			if err := xclip.Start(); err != nil { // it stays to serve the selection
+				t.Fatalf("xclip (make test installs it): %v", err)
+			}
+			defer func() { xclip.Process.Kill(); xclip.Wait() }()
+			time.Sleep(300 * time.Millisecond)
+			x.key(t, "ctrl+v")
+			var line string
+			line, seen = logs.wait(t, verdictLine, seen)
+			if m := verdictLine.FindStringSubmatch(line); m[1] != "accepted" {
+				t.Fatalf("pasted screenshot of %s: %s (%s), want accepted", code, m[1], m[2])
+			}
+			time.Sleep(1600 * time.Millisecond)
+		}
 		// The manager's log of the day, behind F2 and a PIN.
 		x.key(t, "F2")
 		time.Sleep(300 * time.Millisecond)
-		x.typeKeys(t, "M1", 150*time.Millisecond)
-		x.key(t, "Return")
-		x.typeKeys(t, "2580", 150*time.Millisecond)
-		x.key(t, "Return")
+		x.signIn(t, "M1", "2580")
 		_, seen = logs.wait(t, regexp.MustCompile(`msg="manager tools unlocked"`), seen)
 		x.key(t, "alt+1")
 		time.Sleep(700 * time.Millisecond)
@@ -287,4 +316,29 @@ func TestWindowNeedsADisplay(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no display") {
 		t.Fatalf("got %v, want a no-display error", err)
 	}
+}
+
+// qrPNG draws text as a QR code on a white picture.
+func qrPNG(t *testing.T, text string) []byte {
+	t.Helper()
+	m, err := qrcode.NewQRCodeWriter().Encode(text, gozxing.BarcodeFormat_QR_CODE, 300, 300, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewGray(image.Rect(0, 0, 400, 400))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	for y := range 300 {
+		for x := range 300 {
+			if m.Get(x, y) {
+				img.Pix[(50+y)*img.Stride+50+x] = 0
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
@@ -19,8 +18,7 @@ type enrollView struct {
 }
 
 func newEnrollView(a *App) *enrollView {
-	title := canvas.NewText(a.t("enroll.title"), colorPrompt)
-	title.TextSize, title.TextStyle.Bold, title.Alignment = 40, true, fyne.TextAlignCenter
+	title := centred(a.t("enroll.title"), colorPrompt, 40, true)
 	help := widget.NewLabel(a.t("enroll.help"))
 	help.Wrapping = fyne.TextWrapWord
 	help.Alignment = fyne.TextAlignCenter
@@ -72,8 +70,7 @@ type setupView struct {
 }
 
 func newSetupView(a *App) *setupView {
-	title := canvas.NewText(a.t("setup.title"), colorPrompt)
-	title.TextSize, title.TextStyle.Bold, title.Alignment = 36, true, fyne.TextAlignCenter
+	title := centred(a.t("setup.title"), colorPrompt, 36, true)
 	help := widget.NewLabel(a.t("setup.help"))
 	help.Wrapping = fyne.TextWrapWord
 	id, name, pin, again := widget.NewEntry(), widget.NewEntry(), widget.NewPasswordEntry(), widget.NewPasswordEntry()

@@ -277,17 +277,9 @@ func (v *logTab) totalsText(rows []LogRow) string {
 	for i, r := range rows {
 		events[i] = r.Event
 	}
-	var sum terminal.CampaignTotal
-	for _, t := range terminal.Totals(events) {
-		sum.Redemptions += t.Redemptions
-		sum.Uses += t.Uses
-		sum.Value += t.Value
-		sum.Voids += t.Voids
-		sum.VoidedValue += t.VoidedValue
-		sum.Refused += t.Refused
-	}
+	sum := terminal.Report{Lines: terminal.Totals(events)}.Sum()
 	return v.a.t("log.totals", len(rows), sum.Redemptions, sum.Uses, money(sum.Value), sum.Voids,
-		money(sum.VoidedValue), sum.Refused, money(sum.Net()))
+		money(sum.VoidedValue), sum.Refused, money(sum.Value-sum.VoidedValue))
 }
 
 // selectRow notes the selected row and enables what it allows.

@@ -33,11 +33,7 @@ type questionView struct {
 
 func newQuestionView(a *App) *questionView {
 	q := &questionView{a: a}
-	text := func(size float32, bold bool) *canvas.Text {
-		t := canvas.NewText("", colorInk)
-		t.TextSize, t.TextStyle.Bold, t.Alignment = size, bold, fyne.TextAlignCenter
-		return t
-	}
+	text := func(size float32, bold bool) *canvas.Text { return centred("", colorInk, size, bold) }
 	q.title, q.detail, q.uses, q.hint = text(40, true), text(28, false), text(56, true), text(22, false)
 	q.obj = container.NewStack(canvas.NewRectangle(colorPaper),
 		container.NewVBox(layout.NewSpacer(), q.title, q.detail, q.uses, q.hint, layout.NewSpacer()))
@@ -55,7 +51,7 @@ func (q *questionView) ask(in terminal.Input, p terminal.Preview, id int) {
 	q.n = 1
 	q.title.Text = clip(p.Campaign.Name, maxLine)
 	q.detail.Text = a.t("question.detail", money(p.Campaign.FaceValue), p.Code.UsesLeft)
-	if p.Campaign.Uses > 1 && p.Code.UsesLeft > 1 {
+	if multiUse(p) {
 		q.hint.Text = a.t("question.uses_hint", q.max)
 	} else {
 		q.hint.Text = a.t("question.confirm_hint")
@@ -67,7 +63,7 @@ func (q *questionView) ask(in terminal.Input, p terminal.Preview, id int) {
 
 func (q *questionView) render() {
 	a := q.a
-	if q.p.Campaign.Uses > 1 && q.p.Code.UsesLeft > 1 {
+	if multiUse(q.p) {
 		q.uses.Text = a.t("question.uses", q.n, money(int64(q.n)*q.p.Campaign.FaceValue))
 	} else {
 		q.uses.Text = a.t("question.confirm", money(q.p.Campaign.FaceValue))
@@ -82,7 +78,7 @@ func (q *questionView) close() {
 
 // key takes one key while the question is open.
 func (q *questionView) key(k scanner.Key) {
-	multi := q.p.Campaign.Uses > 1 && q.p.Code.UsesLeft > 1
+	multi := multiUse(q.p)
 	switch {
 	case k.Name == scanner.KeyEnter:
 		q.confirm(k)

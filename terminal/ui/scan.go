@@ -46,17 +46,10 @@ func newScanView(a *App) *scanView {
 	v.bannerHelp.TextSize = 16
 	v.banner = container.NewStack(canvas.NewRectangle(colorAttention), container.NewPadded(container.NewVBox(v.bannerText, v.bannerHelp)))
 	v.banner.Hide()
-	v.prompt = canvas.NewText(a.t("scan.prompt"), colorPrompt)
-	v.prompt.TextSize = 44
-	v.prompt.TextStyle.Bold = true
-	v.prompt.Alignment = fyne.TextAlignCenter
-	v.echoText = canvas.NewText("", colorPrompt)
-	v.echoText.TextSize = 32
+	v.prompt = centred(a.t("scan.prompt"), colorPrompt, 44, true)
+	v.echoText = centred("", colorPrompt, 32, false)
 	v.echoText.TextStyle.Monospace = true
-	v.echoText.Alignment = fyne.TextAlignCenter
-	v.busyText = canvas.NewText("", colorMuted)
-	v.busyText.TextSize = 24
-	v.busyText.Alignment = fyne.TextAlignCenter
+	v.busyText = centred("", colorMuted, 24, false)
 	hints := widget.NewLabel(a.t("scan.hints"))
 	hints.Alignment = fyne.TextAlignCenter
 	hints.Wrapping = fyne.TextWrapWord
@@ -177,8 +170,12 @@ func (v *scanView) commit(ctx context.Context, in terminal.Input, id int, ended 
 // asks reports whether the cashier must answer before the commit: how
 // many uses of a multi-use code, or a confirmation the campaign asks for.
 func asks(p terminal.Preview) bool {
-	return p.Campaign.Confirm || (p.Campaign.Uses > 1 && p.Code.UsesLeft > 1)
+	return p.Campaign.Confirm || multiUse(p)
 }
+
+// multiUse reports whether the cashier chooses how many uses to take: a
+// 次卡 with more than one use left.
+func multiUse(p terminal.Preview) bool { return p.Campaign.Uses > 1 && p.Code.UsesLeft > 1 }
 
 func (v *scanView) decided(d terminal.Decision, id int, ended time.Time) {
 	if id == v.seq {

@@ -30,11 +30,7 @@ type unlockView struct {
 
 func newUnlockView(a *App, manager bool) *unlockView {
 	v := &unlockView{a: a, manager: manager}
-	text := func(size float32, bold bool) *canvas.Text {
-		t := canvas.NewText("", colorPrompt)
-		t.TextSize, t.TextStyle.Bold, t.Alignment = size, bold, fyne.TextAlignCenter
-		return t
-	}
+	text := func(size float32, bold bool) *canvas.Text { return centred("", colorPrompt, size, bold) }
 	v.title, v.prompt, v.echoText, v.errText = text(40, true), text(28, false), text(36, false), text(26, true)
 	v.errText.Color = colorRejected
 	v.echoText.TextStyle.Monospace = true

@@ -57,6 +57,14 @@ var (
 	colorMuted     = color.NRGBA{R: 0x70, G: 0x70, B: 0x70, A: 0xff}
 )
 
+// centred is a line of big text, centred: the screens' titles, prompts
+// and verdicts.
+func centred(s string, c color.Color, size float32, bold bool) *canvas.Text {
+	t := canvas.NewText(s, c)
+	t.TextSize, t.TextStyle.Bold, t.Alignment = size, bold, fyne.TextAlignCenter
+	return t
+}
+
 // Verdict is what the scan screen shows after an input: the lines in the
 // window's language.
 type Verdict struct {
@@ -107,11 +115,7 @@ type verdictView struct {
 
 func newVerdictView() *verdictView {
 	v := &verdictView{bg: canvas.NewRectangle(colorAccepted)}
-	text := func(size float32, bold bool) *canvas.Text {
-		t := canvas.NewText("", colorPaper)
-		t.TextSize, t.TextStyle.Bold, t.Alignment = size, bold, fyne.TextAlignCenter
-		return t
-	}
+	text := func(size float32, bold bool) *canvas.Text { return centred("", colorPaper, size, bold) }
 	v.headline, v.reason, v.reason2 = text(72, true), text(36, true), text(36, true)
 	v.campaign, v.value, v.uses = text(32, false), text(48, true), text(30, false)
 	v.mode, v.detail = text(22, false), text(22, false)

@@ -57,11 +57,23 @@ func (s *Store) Slips(ctx context.Context, from, to uint64) (map[uint64]SlipStat
 	return out, rows.Err()
 }
 
+// unprintedFrom selects a business day's redemptions whose slip never
+// printed (tried and failed, or never tried).
+const unprintedFrom = ` FROM journal j LEFT JOIN slips p ON p.seq = j.seq
+	WHERE j.day = ? AND j.kind = 'redemption' AND coalesce(p.printed, 0) = 0`
+
 // Unprinted lists the redemptions of a business day whose slip
 // never printed (tried and failed, or never tried), oldest first.
 func (s *Store) Unprinted(ctx context.Context, day string) ([]protocol.Event, error) {
-	return s.events(ctx, "unprinted slips of "+day, `SELECT j.seq, j.body FROM journal j
-		LEFT JOIN slips p ON p.seq = j.seq
-		WHERE j.day = ? AND j.kind = 'redemption' AND coalesce(p.printed, 0) = 0
-		ORDER BY j.seq`, day)
+	return s.events(ctx, "unprinted slips of "+day, "SELECT j.seq, j.body"+unprintedFrom+" ORDER BY j.seq", day)
+}
+
+// UnprintedCount counts what Unprinted lists, without reading the events
+// (the window's status bar asks every second).
+func (s *Store) UnprintedCount(ctx context.Context, day string) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*)"+unprintedFrom, day).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count unprinted slips of %s: %w", day, err)
+	}
+	return n, nil
 }

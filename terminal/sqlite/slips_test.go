@@ -48,6 +48,9 @@ func TestSlipsUnprintedUntilPrinted(t *testing.T) {
 		for _, e := range evs {
 			out = append(out, e.Seq)
 		}
+		if n, err := st.UnprintedCount(ctx, day); err != nil || n != len(out) {
+			t.Fatalf("UnprintedCount = %d, %v; Unprinted lists %d", n, err, len(out))
+		}
 		return out
 	}
 	if got := unprinted(); len(got) != 2 || got[0] != seqs[1] || got[1] != seqs[2] {

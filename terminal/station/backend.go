@@ -133,7 +133,9 @@ func (s *Station) Status(ctx context.Context) ui.Status {
 	out := ui.Status{Terminal: id.Terminal, Store: id.Store, StoreName: set.StoreName,
 		Online: eng.Online(), Forced: eng.ForcedOffline(), Linked: link != nil, Revoked: st.Revoked()}
 	if out.StoreName == "" {
-		out.StoreName = s.storeName(ctx, st)
+		s.mu.Lock()
+		out.StoreName = s.hubName
+		s.mu.Unlock()
 	}
 	if n, err := st.OutboxDepth(ctx); err == nil {
 		out.Outbox = n
@@ -157,8 +159,8 @@ func (s *Station) Status(ctx context.Context) ui.Status {
 		case p != nil:
 			out.Printer = s.lastPrint()
 		}
-		if un, err := st.Unprinted(ctx, out.Day); err == nil {
-			out.Unprinted = len(un)
+		if n, err := st.UnprintedCount(ctx, out.Day); err == nil {
+			out.Unprinted = n
 		}
 	}
 	return out
@@ -210,7 +212,7 @@ func (s *Station) lastPrint() *ui.UserError {
 }
 
 // storeName is the store's name as the hub gave it, else its id.
-func (s *Station) storeName(ctx context.Context, st *sqlite.Store) string {
+func storeName(ctx context.Context, st *sqlite.Store) string {
 	id := st.Identity().Store
 	if rec, err := st.StoreRecord(ctx, id); err == nil && rec.Name != "" {
 		return rec.Name

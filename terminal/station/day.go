@@ -15,7 +15,12 @@ func (s *Station) Day(ctx context.Context, day string) ([]ui.LogRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := time.Parse(time.DateOnly, day); err != nil {
+	loc := st.Identity().Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	start, err := time.ParseInLocation(time.DateOnly, day, loc)
+	if err != nil {
 		return nil, &ui.UserError{EN: "Day " + day + ": want YYYY-MM-DD", ZH: "日期 " + day + "：格式应为 YYYY-MM-DD"}
 	}
 	events, err := st.Day(ctx, day)
@@ -39,7 +44,7 @@ func (s *Station) Day(ctx context.Context, day string) ([]ui.LogRow, error) {
 			voided[e.Voids.Seq] += e.Uses
 		}
 	}
-	now := s.now()
+	now, end := s.now(), start.AddDate(0, 0, 1)
 	rows := make([]ui.LogRow, 0, len(events))
 	for _, e := range events {
 		row := ui.LogRow{Event: e, Campaign: e.Campaign}
@@ -48,9 +53,11 @@ func (s *Station) Day(ctx context.Context, day string) ([]ui.LogRow, error) {
 			row.Campaign = camp.Name
 		}
 		if e.Kind == protocol.KindRedemption {
+			undo := time.Duration(camp.UndoWindow)
 			row.Voided = voided[e.Seq]
-			if row.Voided == 0 {
-				// A void made on a later day is not among this day's events.
+			if e.At.Add(undo).After(end) {
+				// Its undo window reaches into a later day, whose voids are
+				// not among this day's events: ask the journal.
 				if _, v, err := st.Redemption(ctx, e.Seq); err == nil {
 					row.Voided = v
 				}
@@ -58,7 +65,6 @@ func (s *Station) Day(ctx context.Context, day string) ([]ui.LogRow, error) {
 			if sl, ok := slips[e.Seq]; ok {
 				row.Printed, row.PrintError = sl.Printed > 0, sl.Error
 			}
-			undo := time.Duration(camp.UndoWindow)
 			row.Voidable = cerr == nil && !settled && undo > 0 && now.Sub(e.At) <= undo && row.Voided < e.Uses
 		}
 		rows = append(rows, row)

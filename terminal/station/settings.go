@@ -12,6 +12,7 @@ import (
 
 	"github.com/hexiao/hexiao/drivers/ecr"
 	"github.com/hexiao/hexiao/drivers/serialport"
+	"github.com/hexiao/hexiao/internal/atomicfile"
 	"github.com/hexiao/hexiao/protocol"
 	"github.com/hexiao/hexiao/terminal/ui"
 )
@@ -48,29 +49,13 @@ func loadSettings(dir string) (ui.Settings, error) {
 	return set, nil
 }
 
-// saveSettings writes set atomically (a temp file renamed over the old).
+// saveSettings writes set atomically: the whole file or the old one.
 func saveSettings(dir string, set ui.Settings) error {
 	b, err := json.MarshalIndent(set, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, SettingsFile+".*")
-	if err != nil {
-		return fmt.Errorf("save settings: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save settings: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save settings: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save settings: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, SettingsFile)); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, SettingsFile), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save settings: %w", err)
 	}
 	return nil
@@ -145,12 +130,12 @@ func (s *Station) SaveSettings(_ context.Context, set ui.Settings) error {
 	s.mu.Lock()
 	old := s.settings
 	s.settings = set
-	ctr, st := s.ctr, s.st
+	ctr, hubName := s.ctr, s.hubName
 	s.mu.Unlock()
 	if ctr != nil {
 		name := set.StoreName
 		if name == "" {
-			name = s.storeName(context.Background(), st)
+			name = hubName
 		}
 		ctr.SetDocuments(name, set.Lang, set.Columns)
 	}

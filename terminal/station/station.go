@@ -58,6 +58,7 @@ type Station struct {
 	devs     *devices
 	clock    func() time.Time // hub-corrected time, once the store is open
 	printErr error            // how the last print went
+	hubName  string           // the store's name as the hub gave it at start (else its id)
 
 	interrupted []protocol.Event // decisions a crash left unfinished, NOT redeemed
 }
@@ -128,10 +129,11 @@ func (s *Station) openParts(ctx context.Context) error {
 		st.Close()
 		return fmt.Errorf("resolve interrupted decisions: %w", err)
 	}
+	hubName := storeName(ctx, st)
 	s.mu.Lock()
 	set := s.settings
 	if set.StoreName == "" {
-		set.StoreName = s.storeName(ctx, st)
+		set.StoreName = hubName
 	}
 	ctr := counter.New(eng, st, s.devs.printer, counter.Config{StoreName: set.StoreName, Lang: set.Lang,
 		Columns: set.Columns, Version: s.opt.Version}, clock, s.log)
@@ -140,7 +142,7 @@ func (s *Station) openParts(ctx context.Context) error {
 		s.printErr = err
 		s.mu.Unlock()
 	}
-	s.st, s.link, s.eng, s.ctr, s.interrupted, s.clock = st, link, eng, ctr, interrupted, clock
+	s.st, s.link, s.eng, s.ctr, s.interrupted, s.clock, s.hubName = st, link, eng, ctr, interrupted, clock, hubName
 	s.mu.Unlock()
 	for _, ev := range interrupted {
 		s.log.Warn("interrupted before its verdict and NOT redeemed: scan it again", "code", ev.Code, "event", ev.Ref())

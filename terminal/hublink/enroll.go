@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hexiao/hexiao/internal/atomicfile"
 	"github.com/hexiao/hexiao/internal/tlsca"
 	"github.com/hexiao/hexiao/protocol"
 	"github.com/hexiao/hexiao/terminal/sqlite"
@@ -91,23 +92,7 @@ func saveConfig(dir string, c Config) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, ConfigFile+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", ConfigFile, err)
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", ConfigFile, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", ConfigFile, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", ConfigFile, err)
-	}
-	return os.Rename(tmp, filepath.Join(dir, ConfigFile))
+	return atomicfile.Write(filepath.Join(dir, ConfigFile), append(b, '\n'), 0o600)
 }
 
 // EnrollInput is what the person enrolling gives: either the enrollment

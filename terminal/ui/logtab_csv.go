@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/hexiao/hexiao/internal/atomicfile"
 	"github.com/hexiao/hexiao/protocol"
 )
 
@@ -99,7 +99,7 @@ func (v *logTab) doExport() {
 	data, n := v.logCSV(v.shown), len(v.shown)
 	v.msg.SetText(a.t("csv.writing"))
 	a.run(func(ctx context.Context) {
-		err := writeFileAtomic(path, data)
+		err := atomicfile.Write(path, data, 0o644)
 		a.do(func() {
 			if err != nil {
 				v.msg.SetText(a.t("csv.failed", path, err.Error()))
@@ -108,30 +108,4 @@ func (v *logTab) doExport() {
 			v.msg.SetText(a.t("csv.written", n, path))
 		})
 	})
-}
-
-// writeFileAtomic writes data to path through a temporary file in the
-// same directory, so a failure leaves no partial file behind.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".hexiao-log-*.tmp")
-	if err != nil {
-		return fmt.Errorf("create in %s: %w", dir, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -157,6 +157,10 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/keys/rotate", s.rotateKey)
 	s.handle("POST /api/v1/keys/{id}/retire", s.retireKey)
 	s.handle("GET /api/v1/stream", s.stream)
+
+	s.accountRoutes()   // accounts.go: users, sessions, API tokens
+	s.reportRoutes()    // reports.go: overview and day × store × campaign reports
+	s.dashboardRoutes() // dashboard.go: the HQ dashboard's pages and assets
 }
 
 // handle registers a route that takes the query parameters named in params
@@ -199,29 +203,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+		r = withPrincipal(r, p)
 	}
 	if pattern == "" {
 		s.unrouted(sw, r)
 		return
 	}
 	s.mux.ServeHTTP(sw, r)
-}
-
-// Principal is who made a request. Today there is one: the admin of the
-// bearer token. Roles slot in here.
-type Principal struct {
-	Name string
-}
-
-type principalKey struct{}
-
-// principal returns who made r ("admin" when unknown).
-func principal(r *http.Request) Principal {
-	if p, ok := r.Context().Value(principalKey{}).(Principal); ok {
-		return p
-	}
-	return Principal{Name: "admin"}
 }
 
 // authenticate checks the bearer token in constant time. It answers 401
@@ -248,7 +236,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (Principal
 			"wrong bearer token; use the token in DATA/admin.token")
 		return Principal{}, false
 	}
-	return Principal{Name: "admin"}, true
+	return Principal{Name: "admin", Role: hub.RoleAdmin}, true
 }
 
 // unrouted answers a request no route matches: 404, or 405 with Allow

@@ -1,0 +1,4 @@
+package web
+
+// accountRoutes registers the routes of accounts.go.
+func (s *Server) accountRoutes() {}

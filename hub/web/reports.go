@@ -1,0 +1,4 @@
+package web
+
+// reportRoutes registers the routes of reports.go.
+func (s *Server) reportRoutes() {}

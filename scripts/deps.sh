@@ -22,6 +22,9 @@ PACKAGES=(
 	imagemagick                 # import: screenshots of the window
 	fonts-noto-cjk              # Chinese glyphs for the window (Fyne falls back to system fonts)
 	libasound2-dev              # ALSA headers: drivers/sound plays the verdict sounds through oto (cgo); its test captures them with ALSA's file plugin
+	# The HQ dashboard's end-to-end tests (internal/e2e, chromedp): headless Chromium at /usr/bin/chromium.
+	chromium
+	fonts-liberation            # Arial/Helvetica/Times metrics for the dashboard's screenshots (Chromium recommends it; CJK comes from fonts-noto-cjk above)
 )
 
 # The oldest Go that builds this module (go.mod's go line).

@@ -94,6 +94,8 @@ type Reader interface {
 	// OpenAlert returns the newest unacknowledged alert of kind about key
 	// (a code id or a terminal id, as the kind says), or ErrNotFound.
 	OpenAlert(kind AlertKind, key string) (Alert, error)
+
+	AccountReader // accounts_store.go: users, sessions, API tokens
 }
 
 // Tx reads and writes the ledger inside an Update.
@@ -147,6 +149,8 @@ type Tx interface {
 	// the parties, detail and acknowledgement of an existing one.
 	AddAlert(a Alert) (int64, error)
 	UpdateAlert(a Alert) error
+
+	AccountTx // accounts_store.go: users, sessions, API tokens
 }
 
 // Key is one of the hub's issuing keys: the public half terminals trust and

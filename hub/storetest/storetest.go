@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) hub.Store) {
 		{"AlertsFilters", testAlertsFilters},
 		{"OpenAlert", testOpenAlert},
 		{"TimesInUTC", testTimesInUTC},
+		{"Accounts", testAccounts}, // accounts.go
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

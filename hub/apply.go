@@ -51,6 +51,11 @@ func (w *writer) apply(t *Terminal, se protocol.SignedEvent, e protocol.Event, c
 		}
 	}
 	w.insert(rec)
+	if e.Kind == protocol.KindAttempt && e.Reason == protocol.OfflineLimit {
+		if err := w.offlineCap(t, e); err != nil {
+			return err
+		}
+	}
 	if e.Kind == protocol.KindRedemption || e.Kind == protocol.KindVoid {
 		w.events = append(w.events, rec)
 	}

@@ -32,6 +32,12 @@ type Config struct {
 	EnrollmentTTL time.Duration
 	// ResumeTTL is how long a snapshot resume token stays valid (1 h).
 	ResumeTTL time.Duration
+	// OfflineAlertAfter is how long a terminal may stay offline, or unseen
+	// since its enrollment, before Sweep raises a terminal_offline alert
+	// (30 min; negative: never).
+	OfflineAlertAfter time.Duration
+	// SweepEvery is how often Run sweeps (1 min).
+	SweepEvery time.Duration
 }
 
 // Hub applies the ledger rules over a Store. Every method is safe for

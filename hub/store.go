@@ -355,12 +355,15 @@ const (
 	AlertRevokedTerm    AlertKind = "revoked_terminal"  // a revoked terminal sent events
 	AlertMalformed      AlertKind = "malformed_message" // a terminal sent a batch or claim that does not decode (or an unknown version)
 	AlertClockSkew      AlertKind = "clock_skew"        // a terminal's clock is more than SkewLimit off the hub's
+	AlertTermOffline    AlertKind = "terminal_offline"  // a terminal offline (or never seen) longer than Config.OfflineAlertAfter
+	AlertOfflineCap     AlertKind = "offline_cap"       // a terminal refused codes because an offline cap was reached
 )
 
 // AlertKinds returns every alert kind.
 func AlertKinds() []AlertKind {
 	return []AlertKind{AlertOverRedemption, AlertScope, AlertForged, AlertFork, AlertGap,
-		AlertUnknownCode, AlertRevoked, AlertAfterLock, AlertRevokedTerm, AlertMalformed, AlertClockSkew}
+		AlertUnknownCode, AlertRevoked, AlertAfterLock, AlertRevokedTerm, AlertMalformed, AlertClockSkew,
+		AlertTermOffline, AlertOfflineCap}
 }
 
 // Alert is something HQ must look at.

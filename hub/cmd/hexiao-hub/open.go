@@ -30,8 +30,8 @@ type app struct {
 
 // openHub locks dir (one process per data directory), opens its keys and
 // the ledger (SQLite under dir unless db names PostgreSQL) and makes the
-// hub.
-func openHub(ctx context.Context, dir, db string, log *slog.Logger) (*app, error) {
+// hub; each of opts may change the hub's Config first.
+func openHub(ctx context.Context, dir, db string, log *slog.Logger, opts ...func(*hub.Config)) (*app, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -67,7 +67,11 @@ func openHub(ctx context.Context, dir, db string, log *slog.Logger) (*app, error
 		a.close()
 		return nil, usageErr("--db wants a postgres:// URL")
 	}
-	a.hub, err = hub.New(ctx, hub.Config{Store: a.store, Secrets: sec, Log: log, App: version})
+	cfg := hub.Config{Store: a.store, Secrets: sec, Log: log, App: version}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a.hub, err = hub.New(ctx, cfg)
 	if err != nil {
 		a.close()
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hexiao/hexiao/hub"
 	"github.com/hexiao/hexiao/hub/broker"
 	"github.com/hexiao/hexiao/hub/mqttlink"
 	"github.com/hexiao/hexiao/hub/web"
@@ -23,7 +24,8 @@ import (
 // serveConfig is what serve's flags say.
 type serveConfig struct {
 	dir, http, mqtt, broker, db string
-	terminalBroker              string // with broker: the MQTT URL enrolled terminals are told
+	terminalBroker              string        // with broker: the MQTT URL enrolled terminals are told
+	offlineAlert                time.Duration // terminal_offline after this long offline; 0: never
 	verbose                     bool
 }
 
@@ -37,12 +39,16 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fl.StringVar(&c.broker, "broker", "", "use this external MQTT broker instead of the embedded one: mqtt://user:pass@host:port")
 	fl.StringVar(&c.terminalBroker, "terminal-broker", "", "with --broker: the MQTT address enrolled terminals are told to use, mqtt://host:port (loopback only) or mqtts://host:port")
 	fl.StringVar(&c.db, "db", "", "use this PostgreSQL ledger instead of SQLite: postgres://...")
+	fl.DurationVar(&c.offlineAlert, "offline-alert", hub.DefaultOfflineAlertAfter, "raise a terminal_offline alert when a terminal stays offline longer than this, e.g. 30m or 8h (0: never)")
 	fl.BoolVar(&c.verbose, "v", false, "log debug detail")
 	if err := fl.Parse(args); err != nil {
 		return usageErr(err.Error())
 	}
 	if c.dir == "" || fl.NArg() > 0 {
 		return usageErr("serve needs --data DIR (and only flags)")
+	}
+	if c.offlineAlert < 0 {
+		return usageErr(fmt.Sprintf("serve: --offline-alert %s: want a duration ≥ 0 (0: never)", c.offlineAlert))
 	}
 	if c.terminalBroker != "" {
 		if c.broker == "" {
@@ -64,7 +70,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // external), the MQTT link and the HTTP server. It prints one line per
 // listener so scripts find the ports.
 func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logger) error {
-	a, err := openHub(ctx, c.dir, c.db, log)
+	a, err := openHub(ctx, c.dir, c.db, log, func(cfg *hub.Config) {
+		cfg.OfflineAlertAfter = c.offlineAlert
+		if c.offlineAlert == 0 {
+			cfg.OfflineAlertAfter = -1 // off (0 in hub.Config is the default)
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -167,8 +178,8 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
-	wg.Add(2)
+	errs := make(chan error, 3)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		if err := link.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -192,7 +203,14 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logge
 		}
 		cancel()
 	}()
-	log.Info("hub running", "data", c.dir, "version", version)
+	go func() { // the hub's sweeps (terminal_offline alerts)
+		defer wg.Done()
+		if err := a.hub.Run(ctx); err != nil {
+			errs <- fmt.Errorf("hub: %w", err)
+		}
+		cancel()
+	}()
+	log.Info("hub running", "data", c.dir, "version", version, "offline_alert", c.offlineAlert)
 	<-ctx.Done()
 	// Terminals first, so that none publishes into a link that has stopped
 	// listening (its messages would be acknowledged and lost); then the

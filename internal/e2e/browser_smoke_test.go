@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"image/png"
 	"net/http"
 	"net/http/httptest"
@@ -130,6 +131,10 @@ func startSmokeServer(t testing.TB) *smokeServer {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, `<!doctype html><p id="who">%s</p>`, who)
 	})
+	mux.HandleFunc("GET /lang", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><p id="lang">%s</p>`, html.EscapeString(r.Header.Get("Accept-Language")))
+	})
 	mux.HandleFunc("GET /bad", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, strings.ReplaceAll(badPage, "OTHER", other.URL))
@@ -241,6 +246,9 @@ func TestBrowserSmoke(t *testing.T) {
 		if got := b.text("#who"); got != "ana-token" {
 			t.Errorf("server got sid %q back, want ana-token", got)
 		}
+		if got := b.url(); got != srv.URL+"/whoami" {
+			t.Errorf("url() = %q, want %q", got, srv.URL+"/whoami")
+		}
 
 		// Another browser context: no cookie, then its own.
 		b2 := b.newContext()
@@ -266,9 +274,13 @@ func TestBrowserSmoke(t *testing.T) {
 		b.expectConsole("known noise")
 		b.open(srv.URL + "/bad")
 		b.waitText("#done", "done", 5*time.Second)
-		// The last events (the 500's answer) may trail the page's own
-		// view of the fetches by a moment.
-		time.Sleep(200 * time.Millisecond)
+		// The network events come from the browser process, the page's
+		// from the renderer: they may trail "done" by a moment.
+		eventually(t, 5*time.Second, "five page problems", func() (bool, string) {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return len(b.problems) >= 5, strings.Join(b.problems, "; ")
+		})
 		rec.finish()
 
 		if len(rec.errors) != 1 {
@@ -293,6 +305,38 @@ func TestBrowserSmoke(t *testing.T) {
 		}
 		t.Logf("the catcher's report:\n%s", report)
 	})
+}
+
+func TestBrowserLang(t *testing.T) {
+	srv := startSmokeServer(t)
+	for _, tc := range []struct {
+		opts []browserOption
+		want string
+	}{
+		{nil, "en-US"},
+		{[]browserOption{withLang("zh-CN")}, "zh-CN"},
+	} {
+		b := startBrowser(t, tc.opts...)
+		b.open(srv.URL + "/lang")
+		if got := b.text("#lang"); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("Accept-Language = %q, want %s first", got, tc.want)
+		}
+		var lang string
+		b.eval(`navigator.language`, &lang)
+		if lang != tc.want {
+			t.Errorf("navigator.language = %q, want %s", lang, tc.want)
+		}
+	}
+}
+
+func TestCheckChromium(t *testing.T) {
+	if err := checkChromium(chromiumPath); err != nil {
+		t.Errorf("checkChromium(%s): %v", chromiumPath, err)
+	}
+	err := checkChromium(filepath.Join(t.TempDir(), "chromium"))
+	if err == nil || !strings.Contains(err.Error(), "make deps") {
+		t.Errorf("checkChromium of a missing browser = %v, want an error that says to run make deps", err)
+	}
 }
 
 func cookieNames(cs []*network.Cookie) []string {
@@ -340,7 +384,7 @@ func (r *recorder) finish() {
 // and stop.
 func BenchmarkBrowserStart(b *testing.B) {
 	for b.Loop() {
-		rec := &recorder{TB: b}
+		rec := &recorder{TB: quietTB{b}}
 		startBrowser(rec)
 		rec.finish()
 		if len(rec.errors) > 0 {

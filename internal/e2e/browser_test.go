@@ -75,19 +75,46 @@ type expectedStatus struct {
 	status int64  // 0: a request that failed without an answer
 }
 
+// browserOption changes how startBrowser starts Chromium.
+type browserOption func(*browserConfig)
+
+type browserConfig struct {
+	lang string // the UI language and Accept-Language
+}
+
+// withLang starts the browser in the language lang ("zh-CN"; "en-US"
+// unless given): navigator.language and the Accept-Language header.
+func withLang(lang string) browserOption {
+	return func(c *browserConfig) { c.lang = lang }
+}
+
+// checkChromium says what to do when the browser is not at path.
+func checkChromium(path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("browser: no Chromium at %s (%w); install Debian's chromium with make deps (scripts/deps.sh; as root, or the apt-get line it prints)", path, err)
+	}
+	return nil
+}
+
 // startBrowser starts headless Chromium with a fresh profile in a temporary
 // directory and a 1440×900 window, and opens a blank tab. The browser stops
 // at t's cleanup, after which the page problems collected are reported as
-// errors. A missing Chromium fails the test (run make deps).
-func startBrowser(t testing.TB) *browser {
+// errors. A missing Chromium fails the test (run make deps). With
+// HEXIAO_BROWSER_LOG=1 and -v, Chromium's own stderr goes to the test log.
+func startBrowser(t testing.TB, options ...browserOption) *browser {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("browser: %s: %v; install Debian's chromium with make deps (scripts/deps.sh)", chromiumPath, err)
+	cfg := browserConfig{lang: "en-US"}
+	for _, o := range options {
+		o(&cfg)
+	}
+	if err := checkChromium(chromiumPath); err != nil {
+		t.Fatal(err)
 	}
 	profile, err := os.MkdirTemp("", "hexiao-chromium-")
 	if err != nil {
 		t.Fatalf("browser: profile dir: %v", err)
 	}
+	blog := &browserLog{t: t}
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless,
@@ -95,10 +122,11 @@ func startBrowser(t testing.TB) *browser {
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("lang", "en-US"),
+		chromedp.Flag("lang", cfg.lang),
+		chromedp.Flag("accept-lang", cfg.lang),
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1440, 900),
-		chromedp.CombinedOutput(&browserLog{t: t}),
+		chromedp.CombinedOutput(blog),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b := newBrowser(t, "browser")
@@ -109,6 +137,7 @@ func startBrowser(t testing.TB) *browser {
 	t.Cleanup(func() {
 		cancelFirst()
 		cancelAlloc()
+		blog.stop()
 		// The allocator waited for Chromium to exit; its helpers may hold
 		// the profile a moment longer.
 		for range 50 {
@@ -325,7 +354,7 @@ func exceptionText(d *runtime.ExceptionDetails) string {
 			text += " " + desc
 		}
 	}
-	if d.URL != "" {
+	if d.URL != "" && !strings.Contains(text, d.URL) {
 		text += fmt.Sprintf(" (%s:%d:%d)", d.URL, d.LineNumber+1, d.ColumnNumber+1)
 	}
 	return text
@@ -341,13 +370,26 @@ func stackPlace(s *runtime.StackTrace) string {
 
 // browserLog passes Chromium's own stderr to the test log, in verbose runs
 // only: it is noisy (dbus, GPU) and rarely the cause.
-type browserLog struct{ t testing.TB }
+// It stops at cleanup: a test's log is closed once the test ends.
+type browserLog struct {
+	t       testing.TB
+	mu      sync.Mutex
+	stopped bool
+}
 
 func (l *browserLog) Write(p []byte) (int, error) {
-	if testing.Verbose() && os.Getenv("HEXIAO_BROWSER_LOG") != "" {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.stopped && testing.Verbose() && os.Getenv("HEXIAO_BROWSER_LOG") != "" {
 		l.t.Logf("chromium: %s", strings.TrimRight(string(p), "\n"))
 	}
 	return len(p), nil
+}
+
+func (l *browserLog) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stopped = true
 }
 
 // do runs actions on the tab within browserTimeout.
@@ -375,6 +417,18 @@ func (b *browser) open(u string) {
 		status = resp.Status
 	}
 	b.t.Logf("%s: opened %s (HTTP %d) in %s", b.name, u, status, time.Since(start).Round(time.Millisecond))
+}
+
+// url returns the address of the page the tab shows.
+func (b *browser) url() string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, browserTimeout)
+	defer cancel()
+	u, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatalf("%s: location: %v", b.name, err)
+	}
+	return u
 }
 
 // waitVisible waits until the first element matching the CSS selector sel

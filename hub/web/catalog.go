@@ -8,11 +8,23 @@ import (
 
 // Stores, campaigns and issuing keys: what codes are redeemed against.
 
+// listStores lists every store; a store manager's list holds theirs.
 func (s *Server) listStores(w http.ResponseWriter, r *http.Request) {
-	s.writeJSON(w, r, http.StatusOK, s.hub.Stores())
+	p := principal(r)
+	out := []protocol.Store{}
+	for _, st := range s.hub.Stores() {
+		if p.Sees(st.ID) {
+			out = append(out, st)
+		}
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
 }
 
 func (s *Server) getStore(w http.ResponseWriter, r *http.Request) {
+	if !principal(r).Sees(r.PathValue("id")) {
+		s.forbidStore(w, r, "store "+r.PathValue("id"))
+		return
+	}
 	st, err := s.hub.StoreByID(r.PathValue("id"))
 	if err != nil {
 		s.hubError(w, r, err)

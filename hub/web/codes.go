@@ -191,7 +191,34 @@ func (s *Server) lookupCode(w http.ResponseWriter, r *http.Request) {
 		s.hubError(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, info)
+	p := principal(r)
+	if p.Role != hub.RoleStoreManager {
+		s.writeJSON(w, r, http.StatusOK, info)
+		return
+	}
+	// A store manager sees their store's redemptions and voids, and how
+	// many there are elsewhere, never where.
+	v := scopedCodeInfo{CodeInfo: info}
+	v.Redemptions = []hub.Redemption{}
+	for _, x := range info.Redemptions {
+		if p.Sees(x.Store) {
+			v.Redemptions = append(v.Redemptions, x)
+		} else {
+			v.Elsewhere++
+		}
+	}
+	if v.LastUse != nil && !p.Sees(v.LastUse.Store) {
+		v.LastUse = nil
+	}
+	s.writeJSON(w, r, http.StatusOK, v)
+}
+
+// scopedCodeInfo is a code as a store manager sees it.
+type scopedCodeInfo struct {
+	hub.CodeInfo
+	// Elsewhere counts the code's redemptions and voids at other stores,
+	// which are left out.
+	Elsewhere int `json:"redemptions_elsewhere"`
 }
 
 // statusRequest is the body of POST /api/v1/codes/{id}/revoke, /block and

@@ -33,7 +33,23 @@ var routes = []struct{ method, path string }{
 	{"POST", "/api/v1/keys/rotate"},
 	{"POST", "/api/v1/keys/k1/retire"},
 	{"GET", "/api/v1/stream"},
+	{"GET", "/api/v1/me"},
+	{"POST", "/api/v1/me/password"},
+	{"GET", "/api/v1/users"},
+	{"POST", "/api/v1/users"},
+	{"POST", "/api/v1/users/al"},
+	{"GET", "/api/v1/tokens"},
+	{"POST", "/api/v1/tokens"},
+	{"POST", "/api/v1/tokens/tok-1/revoke"},
 	{"GET", "/api/v1/no-such-route"},
+}
+
+// pageRoutes are the routes outside /api/v1 that need a session: without
+// one a browser is sent to /login.
+var pageRoutes = []struct{ method, path string }{
+	{"POST", "/logout"}, {"GET", "/"}, {"GET", "/overview"}, {"GET", "/feed"}, {"GET", "/alerts"}, {"GET", "/codes"},
+	{"GET", "/codes/X"}, {"GET", "/campaigns"}, {"GET", "/campaigns/c"}, {"GET", "/stores"}, {"GET", "/stores/s"},
+	{"GET", "/reports"}, {"GET", "/admin"},
 }
 
 func TestAuthRequired(t *testing.T) {
@@ -81,7 +97,9 @@ func TestAuthRequired(t *testing.T) {
 func TestBadQueries(t *testing.T) {
 	f := newFixture(t)
 	f.seed()
-	all := []struct{ method, path string }{{"GET", "/healthz"}, {"GET", "/metrics"}, {"POST", "/api/v1/enroll"}, {"POST", "/api/v1/terminal/status"}}
+	all := []struct{ method, path string }{{"GET", "/healthz"}, {"GET", "/metrics"}, {"POST", "/api/v1/enroll"}, {"POST", "/api/v1/terminal/status"},
+		{"GET", "/login"}, {"POST", "/login"}, {"GET", "/assets/app.css"}}
+	all = append(all, pageRoutes...)
 	for _, rt := range routes {
 		if !strings.Contains(rt.path, "no-such-route") {
 			all = append(all, rt)

@@ -92,6 +92,10 @@ func parseCount(name, v string) (int64, error) {
 func (s *Server) listRedemptions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query() // checked by handle
 	f := hub.EventFilter{Store: q.Get("store"), Terminal: q.Get("terminal")}
+	var ok bool
+	if f.Store, ok = s.scopeStore(w, r, f.Store); !ok { // a store manager: their store only
+		return
+	}
 	loc := time.UTC
 	if f.Store != "" {
 		st, err := s.hub.StoreByID(f.Store)
@@ -283,6 +287,10 @@ func csvRow(x hub.Redemption) []string {
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query() // checked by handle
 	f := hub.AlertFilter{Kind: hub.AlertKind(q.Get("kind")), Store: q.Get("store")}
+	var ok bool
+	if f.Store, ok = s.scopeStore(w, r, f.Store); !ok { // a store manager: alerts naming their store
+		return
+	}
 	bad := func(err error) { s.fail(w, r, http.StatusBadRequest, "invalid", err.Error()) }
 	var err error
 	if f.Since, err = parseTime("since", q.Get("since"), time.UTC, false); err != nil {

@@ -3,13 +3,11 @@ package web
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,8 +18,8 @@ import (
 // Config is what a Server is made of.
 type Config struct {
 	Hub *hub.Hub
-	// Token is the admin bearer token every /api/v1/ request must carry
-	// (see AdminToken).
+	// Token is the built-in HQ admin's bearer token (see AdminToken);
+	// managed API tokens and dashboard sessions are in Accounts.
 	Token string
 	Log   *slog.Logger // nil: discard
 	// Ready is an extra readiness check for /healthz (the broker, say);
@@ -33,6 +31,9 @@ type Config struct {
 	// Enroll is what POST /api/v1/enroll tells a new terminal besides its
 	// credentials: where MQTT is and the CA to trust; nil: nothing more.
 	Enroll *EnrollInfo
+	// Accounts are the dashboard's users, sessions and API tokens; nil:
+	// hub.NewAccounts over Hub with the defaults.
+	Accounts *hub.Accounts
 }
 
 // EnrollInfo describes the hub's MQTT listener and CA to enrolling
@@ -54,6 +55,8 @@ type Server struct {
 	ready    func(ctx context.Context) error
 	metrics  func(w io.Writer)
 	enroll   *EnrollInfo
+	acct     *hub.Accounts
+	cop      *http.CrossOriginProtection
 	mux      *http.ServeMux
 	patterns []string // every route, as registered
 
@@ -81,9 +84,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Accounts == nil {
+		cfg.Accounts = hub.NewAccounts(cfg.Hub, hub.AccountsConfig{})
+	}
 	s := &Server{
 		hub: cfg.Hub, token: sha256.Sum256([]byte(cfg.Token)), log: cfg.Log,
-		ready: cfg.Ready, metrics: cfg.Metrics, enroll: cfg.Enroll, mux: http.NewServeMux(),
+		ready: cfg.Ready, metrics: cfg.Metrics, enroll: cfg.Enroll, acct: cfg.Accounts,
+		cop: http.NewCrossOriginProtection(), mux: http.NewServeMux(),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
@@ -125,11 +132,11 @@ const (
 )
 
 func (s *Server) routes() {
-	// Public: no token (load balancers and Prometheus scrape these).
+	// Public: no token (load balancers and Prometheus scrape these). Who
+	// may call every other route is decided in auth.go.
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /metrics", s.serveMetrics)
 
-	// Everything else needs the admin token (serveHTTP checks it).
 	s.handle("GET /api/v1/stores", s.listStores)
 	s.handle("POST /api/v1/stores", s.putStore)
 	s.handle("GET /api/v1/stores/{id}", s.getStore)
@@ -175,12 +182,12 @@ func (s *Server) handle(pattern string, h http.HandlerFunc, params ...string) {
 	})
 }
 
-// public lists the paths served without a token.
-var public = map[string]bool{"/healthz": true, "/metrics": true, "/api/v1/enroll": true, "/api/v1/terminal/status": true}
-
 // serveHTTP is the one entry point: it recovers panics, counts the request,
-// authenticates everything but the public paths, and answers unknown
-// routes and wrong methods in the API's error shape.
+// refuses cross-origin browser requests that change something
+// (http.CrossOriginProtection), authenticates everything but the public
+// routes (auth.go), checks the principal's role and a session's CSRF
+// token, and answers unknown routes and wrong methods in the API's error
+// shape.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	_, pattern := s.mux.Handler(r)
 	sw := &statusWriter{ResponseWriter: w}
@@ -197,46 +204,26 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	sw.Header().Set("X-Content-Type-Options", "nosniff")
-	if !public[r.URL.Path] {
+	if err := s.cop.Check(r); err != nil {
+		s.fail(sw, r, http.StatusForbidden, "cross_origin",
+			"a cross-origin request may not change anything here; use the dashboard on this hub's own address")
+		return
+	}
+	if !isPublic(r, pattern) {
 		sw.Header().Set("Cache-Control", "no-store")
-		p, ok := s.authenticate(sw, r)
-		if !ok {
+		var ok bool
+		if r, ok = s.authenticate(sw, r); !ok {
 			return
 		}
-		r = withPrincipal(r, p)
+		if !s.authorize(sw, r, pattern) {
+			return
+		}
 	}
 	if pattern == "" {
 		s.unrouted(sw, r)
 		return
 	}
 	s.mux.ServeHTTP(sw, r)
-}
-
-// authenticate checks the bearer token in constant time. It answers 401
-// itself and reports false when the request may not go on.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (Principal, bool) {
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="hexiao"`)
-		s.fail(w, r, http.StatusUnauthorized, "unauthorized",
-			"missing Authorization header; send Authorization: Bearer TOKEN with the token from DATA/admin.token")
-		return Principal{}, false
-	}
-	scheme, tok, _ := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="hexiao", error="invalid_request"`)
-		s.fail(w, r, http.StatusUnauthorized, "unauthorized",
-			"Authorization header is not a bearer token; send Authorization: Bearer TOKEN")
-		return Principal{}, false
-	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	if subtle.ConstantTimeCompare(sum[:], s.token[:]) != 1 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="hexiao", error="invalid_token"`)
-		s.fail(w, r, http.StatusUnauthorized, "unauthorized",
-			"wrong bearer token; use the token in DATA/admin.token")
-		return Principal{}, false
-	}
-	return Principal{Name: "admin", Role: hub.RoleAdmin}, true
 }
 
 // unrouted answers a request no route matches: 404, or 405 with Allow

@@ -41,6 +41,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.streams.Done()
+	p := principal(r) // a store manager's stream: their store's events, alerts and terminals
 	sub := s.hub.Watch(sseBuffer)
 	defer sub.Stop()
 	s.sseClients.Add(1)
@@ -103,16 +104,34 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			for _, e := range n.Events {
-				send("redemption", hub.RedemptionOf(e))
+				if p.Sees(e.Store) {
+					send("redemption", hub.RedemptionOf(e))
+				}
 			}
 			for _, a := range n.Alerts {
-				send("alert", alertView(a))
+				if seesAlert(p, a) {
+					send("alert", alertView(a))
+				}
 			}
-			if n.Terminal != nil {
+			if n.Terminal != nil && p.Sees(n.Terminal.Store) {
 				send("presence", hub.InfoOf(*n.Terminal))
 			}
 		}
 	}
+}
+
+// seesAlert reports whether p may see a: HQ roles every alert, a store
+// manager those naming their store.
+func seesAlert(p Principal, a hub.Alert) bool {
+	if p.Role != hub.RoleStoreManager {
+		return true
+	}
+	for _, st := range a.Stores {
+		if p.Sees(st) {
+			return true
+		}
+	}
+	return false
 }
 
 // resetEvent is the data of event: reset.

@@ -14,10 +14,14 @@ func (s *Server) listTerminals(w http.ResponseWriter, r *http.Request) {
 		s.hubError(w, r, err)
 		return
 	}
-	if ts == nil {
-		ts = []hub.TerminalInfo{}
+	p := principal(r)
+	out := []hub.TerminalInfo{} // a store manager's: their store's
+	for _, t := range ts {
+		if p.Sees(t.Store) {
+			out = append(out, t)
+		}
 	}
-	s.writeJSON(w, r, http.StatusOK, ts)
+	s.writeJSON(w, r, http.StatusOK, out)
 }
 
 func (s *Server) revokeTerminal(w http.ResponseWriter, r *http.Request) {

@@ -34,6 +34,7 @@ type fixture struct {
 	srv    *httptest.Server
 	client *http.Client
 	store  *faultStore
+	acct   *hub.Accounts
 	ready  atomic.Pointer[error]     // what Config.Ready answers
 	now    atomic.Pointer[time.Time] // the hub's clock when set; the real one otherwise
 }
@@ -98,7 +99,8 @@ func newFixture(tb testing.TB) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ws, err := New(Config{Hub: h, Token: testToken,
+	f.acct = hub.NewAccounts(h, hub.AccountsConfig{KDF: hub.KDF{Time: 1, Memory: 64, Threads: 1}})
+	ws, err := New(Config{Hub: h, Token: testToken, Accounts: f.acct,
 		Ready: func(context.Context) error {
 			if p := f.ready.Load(); p != nil {
 				return *p

@@ -112,10 +112,15 @@ func (h *Hub) sweep(ctx context.Context, watchFrom time.Time) error {
 			if err != nil {
 				return err
 			}
-			if a != nil {
-				if err := w.raise(*a); err != nil {
-					return err
-				}
+			if a == nil {
+				continue
+			}
+			if err := w.raise(*a); err != nil {
+				return err
+			}
+			since, _ := offlineSince(t)
+			if err := w.tx.SetMeta(metaOfflineAlerted+t.ID, []byte(stretchID(since))); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -153,25 +158,30 @@ func offlineAlert(r Reader, t Terminal, now, watchFrom time.Time, after time.Dur
 	if !offline || now.Sub(later(since, watchFrom)) <= after {
 		return nil, nil
 	}
+	alerted, err := r.Meta(metaOfflineAlerted + t.ID)
+	switch {
+	case err == nil && string(alerted) == stretchID(since):
+		return nil, nil // this stretch has had its alert
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return nil, err
+	}
 	if _, err := r.OpenAlert(AlertTermOffline, t.ID); err == nil {
 		return nil, nil // one open alert per terminal
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("open alert: %w", err)
 	}
-	// An alert raised since the stretch began was about this stretch
-	// (and has been acknowledged).
-	raised, err := r.Alerts(AlertFilter{Kind: AlertTermOffline, Since: since, Store: t.Store})
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range raised {
-		if a.Key == t.ID {
-			return nil, nil
-		}
-	}
 	return &Alert{Kind: AlertTermOffline, Key: t.ID, Stores: []string{t.Store}, Terminals: []string{t.ID},
 		Detail: offlineDetail(t, since, after)}, nil
 }
+
+// metaOfflineAlerted + a terminal id is the meta key that holds the
+// stretch (stretchID) of the terminal's last terminal_offline alert: one
+// indexed read tells an alerted stretch from a new one, whether its alert
+// is open or acknowledged.
+const metaOfflineAlerted = "offline_alerted/"
+
+// stretchID names an offline stretch by its start.
+func stretchID(since time.Time) string { return since.UTC().Format(time.RFC3339Nano) }
 
 func later(a, b time.Time) time.Time {
 	if b.After(a) {

@@ -80,8 +80,8 @@ func TestOfflineCapAlert(t *testing.T) {
 			t.Errorf("detail %q, want %q in it", b.Detail, want)
 		}
 	}
-	if got := drain(ch, hub.AlertOfflineCap); len(got) != 2 || got[1].Detail != b.Detail {
-		t.Errorf("notices carried %+v, want the alert twice more, the last with the detail stored", got)
+	if got := drain(ch, hub.AlertOfflineCap); len(got) != 1 || got[0].Detail != b.Detail {
+		t.Errorf("notices carried %+v, want the alert once more (one batch), with the detail stored", got)
 	}
 
 	// Other reasons, from another terminal: nothing.
@@ -97,6 +97,7 @@ func TestOfflineCapAlert(t *testing.T) {
 	if _, err := h.AckAlert(ctx, a.ID, "hq", "reconnecting the store"); err != nil {
 		t.Fatal(err)
 	}
+	drain(ch, hub.AlertOfflineCap)
 	for range 3 {
 		var evs []protocol.SignedEvent
 		for i := range 20 {
@@ -116,7 +117,27 @@ func TestOfflineCapAlert(t *testing.T) {
 		t.Errorf("new alert's detail %q, want 60 refusals, the latest T-A:66", n.Detail)
 	}
 	got := drain(ch, hub.AlertOfflineCap)
-	if len(got) == 0 || got[len(got)-1].Detail != n.Detail {
-		t.Errorf("last notice %+v, want the detail counting 60", got)
+	if len(got) != 3 || got[2].Detail != n.Detail {
+		t.Errorf("%d notices of the alert, want 3 (one a batch), the last with the detail counting 60", len(got))
+	}
+}
+
+// BenchmarkOfflineCapIngest ingests batches of 50 offline_limit refusals
+// that extend one open offline_cap alert, against batches of 50 other
+// refusals: the alert's cost per batch.
+func BenchmarkOfflineCapIngest(b *testing.B) {
+	for _, reason := range []protocol.Reason{protocol.OfflineLimit, protocol.TooSoon} {
+		b.Run(string(reason), func(b *testing.B) {
+			c := newChain(b, hub.Config{})
+			for b.Loop() {
+				b.StopTimer()
+				evs := make([]protocol.SignedEvent, 50)
+				for i := range evs {
+					evs[i] = refusal(c.a, c.codes[i%len(c.codes)], "multi", reason, "cap")
+				}
+				b.StartTimer()
+				c.a.Ingest(evs...)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -123,12 +124,14 @@ func TestTerminalOfflineAlert(t *testing.T) {
 	count(c.a, 1)
 
 	// Acknowledged: B, still in the same stretch, stays quiet; A, in a new
-	// one, raises a new alert.
+	// one, raises a new alert; a hub restart in between changes neither.
 	for _, a := range []hub.Alert{as[0], bs[0]} {
 		if _, err := h.AckAlert(ctx, a.ID, "hq", "seen"); err != nil {
 			t.Fatal(err)
 		}
 	}
+	c.f.Restart()
+	h = c.f.Hub
 	sweep(t, h)
 	count(c.b, 1)
 	as = count(c.a, 2)
@@ -259,5 +262,33 @@ func TestRunSweeps(t *testing.T) {
 		}
 		c.f.Clock.Add(10 * time.Minute)
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// BenchmarkSweep is the steady state of a chain's night: 1,000 terminals
+// offline, each with its alert raised (acknowledged or not), swept again.
+func BenchmarkSweep(b *testing.B) {
+	f := hubtest.New(b, hub.Config{})
+	f.Store("sh-001", "east")
+	for i := range 1000 {
+		f.Terminal(fmt.Sprintf("T-%04d", i), "sh-001")
+	}
+	f.Clock.Add(time.Hour)
+	if err := f.Hub.Sweep(ctx); err != nil {
+		b.Fatal(err)
+	}
+	as, err := f.Hub.Alerts(ctx, hub.AlertFilter{Kind: hub.AlertTermOffline})
+	if err != nil || len(as) != 1000 {
+		b.Fatalf("%d alerts, %v; want 1000", len(as), err)
+	}
+	for _, a := range as[:500] {
+		if _, err := f.Hub.AckAlert(ctx, a.ID, "hq", ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if err := f.Hub.Sweep(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

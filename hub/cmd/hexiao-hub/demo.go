@@ -115,7 +115,23 @@ func seedDemo(ctx context.Context, h *hub.Hub, dir string, w io.Writer) error {
 		return err
 	}
 
+	// Dashboard users: an HQ admin and the manager of the first store.
+	acct := hub.NewAccounts(h, hub.AccountsConfig{})
+	users := []hub.NewUser{{Name: "admin", DisplayName: "HQ admin", Role: hub.RoleAdmin, Password: randomPassword()},
+		{Name: "manager-" + stores[0].ID, DisplayName: stores[0].Name, Role: hub.RoleStoreManager, Store: stores[0].ID,
+			Password: randomPassword()}}
+	for _, u := range users {
+		if _, err := acct.AddUser(ctx, u); err != nil {
+			return err
+		}
+	}
+
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	p("Dashboard (http://127.0.0.1:8480/login) users:\n")
+	for _, u := range users {
+		p("  %-16s password %s  (%s%s)\n", u.Name, u.Password, u.Role, storeText(u.Store))
+	}
+	p("\n")
 	p("Demo chain: 3 stores (sh-001, sh-002 in region east; bj-001 in north), 4 campaigns.\n\n")
 	p("视频会员月卡 video-month, signed codes, one use each (scan or paste one):\n")
 	for _, c := range video {

@@ -56,6 +56,11 @@ Commands:
              seed a demo chain (stores, campaigns, codes of every format, an
              enrollment token) into DIR, print what to scan and save it to
              DIR/demo.txt; run it before serve (one process per DIR)
+  user add --data DIR --name NAME [--display-name TEXT] --role admin|viewer|store_manager [--store ID]
+  user list|passwd|disable --data DIR [--name NAME] [--enable]
+             manage the HQ dashboard's users on a stopped hub (a running
+             one: POST /api/v1/users); add and passwd read the password from
+             the first line of stdin, never from a flag
   version    print the build version and the protocol version
   help       print this help (also -h, --help)
 
@@ -90,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serveCmd(ctx, rest, stdout, stderr)
 	case cmd == "demo":
 		return demoCmd(ctx, rest, stdout, stderr)
+	case cmd == "user":
+		return userCmd(ctx, rest, stdout, stderr)
 	default:
 		return usageErr(fmt.Sprintf("unknown command %q", cmd))
 	}

@@ -18,14 +18,62 @@
 //
 // # Authentication
 //
-// Every route but GET /healthz and GET /metrics needs
+// Public, with no credentials: GET /healthz, GET /metrics, POST
+// /api/v1/enroll, POST /api/v1/terminal/status, GET and POST /login, GET
+// /assets/*. Everything else needs one of
 //
-//	Authorization: Bearer TOKEN
+//	Authorization: Bearer TOKEN     DATA/admin.token (the built-in HQ admin, compared in
+//	                                constant time) or a managed API token hxt_… (POST /api/v1/tokens)
+//	Cookie: hexiao_session=…        a dashboard session (__Host-hexiao over TLS)
 //
-// with the token of DATA/admin.token, compared in constant time. Missing,
-// it is 401 with WWW-Authenticate: Bearer; wrong, 401 too. The check comes
-// before routing, so an unknown path answers 401 to a caller without the
-// token. Roles will slot into Server.authenticate.
+// Missing or wrong on an /api/ path: 401 with WWW-Authenticate: Bearer.
+// Missing on a dashboard page (GET /, /overview, …): 303 to
+// /login?next=PATH. The check comes before routing, so an unknown path
+// answers 401 to a caller without credentials.
+//
+// Sessions: POST /login (a url-encoded form: name, password, csrf, next)
+// checks the password (argon2id; five wrong ones in a row lock the name
+// for five minutes; an unknown name costs and answers the same as a wrong
+// password) and sets the cookie: 32 random bytes, HttpOnly, Secure,
+// SameSite=Lax, Path=/; the ledger keeps only its SHA-256. A session ends
+// after 12 h unused, 7 days after sign-in, on POST /logout, and when an
+// admin disables the user, changes their role or store, or resets their
+// password. Plain HTTP is served on loopback only, where browsers keep
+// Secure cookies (http://127.0.0.1 and localhost are secure contexts).
+//
+// CSRF: a request with a session cookie and an unsafe method must carry
+// X-CSRF-Token equal to the session's token (csrf_token of GET
+// /api/v1/me; the sign-out form sends it as the csrf field), compared in
+// constant time, or it is 403 csrf. The sign-in form, before a session
+// exists, uses a double-submit cookie (hexiao_csrf). Every request also
+// passes http.CrossOriginProtection: a browser's cross-origin unsafe
+// request is 403 cross_origin. Bearer requests need no CSRF token.
+//
+// Roles (hub.Role): admin may do everything; viewer every GET; a
+// store_manager every GET limited to their store. Any other method by a
+// non-admin is 403 forbidden, but for POST /logout and POST
+// /api/v1/me/password; so are GET /api/v1/users, /api/v1/tokens and
+// /api/v1/enrollments/qr.png. A store manager is refused another store's
+// data with 403 forbidden naming theirs (GET /api/v1/stores/{id},
+// redemptions?store=, alerts?store=), and gets lists filtered to their
+// store: stores, redemptions (JSON and CSV), alerts naming their store,
+// terminals, the stream's events, and a code look-up's redemptions and
+// voids (with redemptions_elsewhere, a count that names no store).
+//
+// # Accounts
+//
+//	GET  /api/v1/me                 {"name","display_name","role","store","csrf_token","via":"session"|"token"}
+//	POST /api/v1/me/password        {"old","new"} → 204; the user's other sessions end (sessions only)
+//	GET  /api/v1/users              [{"name","display_name","role","store","disabled","created","last_sign_in"}]
+//	POST /api/v1/users              {"name","display_name","role","store","password"} → 201
+//	POST /api/v1/users/{name}       any of {"display_name","role","store","disabled","password"} → 200,
+//	                                with "sessions_ended"
+//	GET  /api/v1/tokens             [{"id","name","role","store","created","created_by","last_used","revoked"}]
+//	POST /api/v1/tokens             {"name","role","store"} → 201 {"token":{…},"secret":"hxt_…"} (shown once)
+//	POST /api/v1/tokens/{id}/revoke → 200; the token stops working at once
+//
+// Passwords are 10 characters to 256 bytes. A wrong old password is 403
+// wrong_password; a locked name 429 locked.
 //
 // # Errors
 //
@@ -38,7 +86,10 @@
 //	400 invalid                 a rule the hub refuses (hub.Invalid), a bad query parameter;
 //	                            on every route an unknown or repeated query parameter and a
 //	                            query string that does not parse are refused too (422 is not used)
-//	401 unauthorized            missing or wrong bearer token
+//	401 unauthorized            missing or wrong bearer token, no session
+//	403 forbidden               the principal's role may not (see Authentication)
+//	403 csrf                    a session's unsafe request without its X-CSRF-Token
+//	403 cross_origin            a browser's cross-origin unsafe request
 //	404 not_found               an unknown id (hub.NotFound) or route
 //	405 method_not_allowed      with an Allow header
 //	409 conflict                hub.Conflict: already imported, revoked for good, ...

@@ -58,6 +58,7 @@ func (w *writer) apply(t *Terminal, se protocol.SignedEvent, e protocol.Event, c
 	}
 	if e.Kind == protocol.KindRedemption || e.Kind == protocol.KindVoid {
 		w.events = append(w.events, rec)
+		w.count(&rec)
 	}
 	return nil
 }

@@ -78,6 +78,8 @@ type Hub struct {
 	subMu sync.Mutex // guards subs
 	subs  map[*subscriber]struct{}
 
+	cache totalsCache // recent days of the roll-up, for Overview
+
 	stats Stats
 }
 
@@ -129,6 +131,9 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 		lastPush: map[string]uint64{}, parked: map[string]*parking{}, subs: map[*subscriber]struct{}{},
 	}
 	if err := h.load(ctx); err != nil {
+		return nil, err
+	}
+	if err := h.ensureTotals(ctx); err != nil {
 		return nil, err
 	}
 	return h, nil

@@ -87,6 +87,14 @@ type Reader interface {
 
 	Locks(store string) ([]protocol.SettlementLock, error)
 	Locked(store, day string) (bool, error)
+	// LocksBetween returns the locks of store ("" for every store) for
+	// days from to to, inclusive ("" leaves that end open), by store and
+	// day.
+	LocksBetween(store, from, to string) ([]protocol.SettlementLock, error)
+
+	// Totals returns the roll-up rows f selects (summed over each day's
+	// hours when f.Daily), in key order: day, store, campaign, hour, mode.
+	Totals(f TotalsFilter) ([]Totals, error)
 
 	// Alerts returns the alerts matching f, newest first.
 	Alerts(f AlertFilter) ([]Alert, error)
@@ -144,6 +152,12 @@ type Tx interface {
 	// committed or not.
 	AddChanges(cs ...Change) ([]uint64, error)
 	PutLock(l protocol.SettlementLock) error
+
+	// AddTotals adds each row's counts to the roll-up row of its key,
+	// creating it at zero first. Keys may repeat.
+	AddTotals(ts ...Totals) error
+	// ClearTotals deletes every roll-up row (before a rebuild).
+	ClearTotals() error
 
 	// AddAlert records a new alert and returns its id; UpdateAlert replaces
 	// the parties, detail and acknowledgement of an existing one.

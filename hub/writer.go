@@ -28,6 +28,9 @@ type writer struct {
 	inserts []Event
 	alerts  []Alert
 	term    *Terminal
+
+	totals rollup   // what the events of the transaction add to the roll-up, not yet written
+	added  []Totals // what was written to the roll-up, for the overview's cache once committed
 }
 
 // update runs fn in a ledger transaction under wmu and, once it commits,
@@ -55,6 +58,9 @@ func (w *writer) run(fn func(w *writer) error) error {
 	if err := w.flushEvents(); err != nil {
 		return err
 	}
+	if err := w.flushTotals(); err != nil {
+		return err
+	}
 	return w.flushChanges()
 }
 
@@ -62,6 +68,7 @@ func (w *writer) run(fn func(w *writer) error) error {
 // wmu.
 func (h *Hub) committed(w *writer) {
 	h.stats.Alerts.Add(int64(len(w.alerts)))
+	h.cache.committed(w.added)
 	h.publish(Notice{Pushes: h.pushes(w.changes), Events: w.events, Alerts: w.alerts, Terminal: w.term})
 }
 

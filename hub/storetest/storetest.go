@@ -66,6 +66,10 @@ func Run(t *testing.T, open func(t *testing.T) hub.Store) {
 		{"AlertsFilters", testAlertsFilters},
 		{"OpenAlert", testOpenAlert},
 		{"TimesInUTC", testTimesInUTC},
+		{"Totals", testTotals}, // totals.go
+		{"TotalsClearAndRollback", testTotalsClearAndRollback},
+		{"TotalsMany", testTotalsMany},
+		{"LocksBetween", testLocksBetween},
 		{"Accounts", testAccounts}, // accounts.go
 	}
 	for _, tc := range tests {

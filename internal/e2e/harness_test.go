@@ -434,6 +434,8 @@ type alert struct {
 	Stores    []string `json:"stores"`
 	Terminals []string `json:"terminals"`
 	Events    []string `json:"events"`
+	Note      string   `json:"note"`
+	AckedBy   string   `json:"acked_by"`
 }
 
 func (h *hubProc) alerts(kind string) []alert {

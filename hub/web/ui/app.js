@@ -70,4 +70,6 @@ function App() {
 }
 
 setLang(lang);
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = '';
+render(html`<${App} />`, root);

@@ -45,7 +45,7 @@ export function keys(l) { return Object.keys(dict[l]); }
 const money = {};
 // yuan shows fen as ¥1,234.50.
 export function yuan(fen) {
-  const f = money[lang] || (money[lang] = new Intl.NumberFormat(lang, { style: 'currency', currency: 'CNY' }));
+  const f = money[lang] || (money[lang] = new Intl.NumberFormat(lang, { style: 'currency', currency: 'CNY', currencyDisplay: 'narrowSymbol' }));
   return f.format((fen || 0) / 100);
 }
 

@@ -82,15 +82,20 @@ function CodeView({ info, onChange }) {
   useEffect(() => setMsg(null), [info.id]);
   const camp = cat.campaigns.get(info.campaign);
   const value = camp ? camp.face_value : 0;
+  // A code with no uses left is still active in the ledger (a void gives
+  // uses back), and so is one past its validity; the page says which.
+  let shown = info.status;
+  if (shown === 'active' && info.uses_left === 0) shown = 'used_up';
+  else if (shown === 'active' && info.valid_until && new Date(info.valid_until) < new Date()) shown = 'expired';
   const life = [{ kind: info.format === 'secret' ? 'imported' : 'issued', at: info.issued }, ...info.redemptions];
   return html`
     <section class="card code" data-test="code" data-id=${info.id}>
       <div class="head">
         <h3 class="mono">${info.id}</h3>
-        <${Badge} kind=${info.status === 'active' ? 'good' : 'bad'}><span data-test="code-status">${t('st.' + info.status)}</span></${Badge}>
+        <${Badge} kind=${shown === 'active' ? 'good' : 'bad'}><span data-test="code-status">${t('st.' + shown)}</span></${Badge}>
         <span class="muted" data-test="code-left">${t('codes.left', info.uses_left, info.uses)}</span>
         <span class="spacer"></span>
-        ${me.role === 'admin' && info.status === 'active' ? html`
+        ${me.role === 'admin' && shown === 'active' ? html`
           <button onClick=${() => setAction('block')} data-test="code-block">${t('codes.block')}</button>
           <button class="danger" onClick=${() => setAction('revoke')} data-test="code-revoke">${t('codes.revoke')}</button>` : ''}
         ${me.role === 'admin' && info.status === 'blocked' ? html`

@@ -134,6 +134,11 @@
 //	POST /api/v1/alerts/{id}/ack         {"note"} (optional) → the alert; 409 when acknowledged before
 //	POST /api/v1/locks                   {"store","day":"YYYY-MM-DD"} → 201 the settlement lock; 200 with the lock
 //	                                     as first made (its at unchanged) when the day was locked before
+//	GET  /api/v1/locks                   ?store=&from=&to= (days, inclusive, either open) → [{"store","day","at"},...]
+//	                                     by store and day (see Reports)
+//	GET  /api/v1/overview                ?day=YYYY-MM-DD&store= → hub.Overview (see Reports)
+//	GET  /api/v1/reports                 ?from=&to=&store=&campaign=&format=json|csv → [hub.ReportRow,...] or CSV
+//	                                     (see Reports)
 //	POST /api/v1/enrollments             {"store","terminal"} → 201 {"token","store","terminal","expires_at","link","qr_png_url"}:
 //	                                     link is the protocol.EnrollLink a terminal enrolls with (see Enrollment)
 //	POST /api/v1/terminal/status         {"terminal","password"} → {"terminal","status":"active"|"revoked"}; no token:
@@ -216,6 +221,39 @@
 // to the client between them: a slow client never holds the ledger open.
 // So an export is not one snapshot: rows the filter selects that are
 // ingested while it runs come at its end.
+//
+// # Reports
+//
+// The overview and the reports read the roll-up the hub keeps as it
+// ingests (hub.Totals): every redemption and void counted in its store's
+// business day and local hour, on the hub's clock when the terminal's was
+// flagged. A store manager gets their own store only: without store= the
+// answer is theirs, store=another is 403 forbidden; HQ roles see every
+// store. GET /api/v1/overview answers
+//
+//	{"day":"2026-11-22"|omitted,"store":"s1"|omitted,"at":RFC3339,
+//	 "totals":COUNTS,"terminals":N,"terminals_offline":N,
+//	 "hours":[COUNTS × 24],                     by each store's local hour
+//	 "stores":[{"id","name","region","timezone","day",COUNTS...,"terminals","terminals_offline"},...],
+//	 "campaigns":[{"id","name",COUNTS...},...], the top 10 by value
+//	 "offline":[{"id","name","terminals":[{"id","last_seen","offline_for":"1h2m3s"},...]},...]}
+//
+// where COUNTS is {"redemptions","voids","uses","value","online","offline"}:
+// redemption and void events, net uses and net value in fen (voids
+// subtract), and the redemptions decided online and offline. Without day=
+// each store shows its own today in its time zone (its "day"); with it,
+// every store that day. offline lists the active terminals not online, by
+// store: last_seen is omitted for a terminal never seen, and offline_for
+// then counts from its enrollment. A report (from= and to= required, at
+// most 366 days) is [{"day","store","campaign",COUNTS...,"locked"},...]
+// by day, store and campaign, for the rows with events; locked says the
+// store settled that day. format=csv answers text/csv, UTF-8 with a BOM,
+// with the header row
+//
+//	day,store,store_name,campaign,campaign_name,redemptions,voids,uses,value,online,offline,locked
+//
+// value in fen; a name starting with = + - @, a tab or a carriage return
+// gets a leading ' so a spreadsheet never reads it as a formula.
 //
 // # Stream
 //

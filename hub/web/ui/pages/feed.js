@@ -2,7 +2,7 @@
 // first, without reloading. It keeps the newest 500 rows and redraws at
 // most four times a second however fast they come.
 
-import { html, useState, useRef } from '../vendor/lib.js';
+import { html, useState, useRef, useMemo } from '../vendor/lib.js';
 import { t, add, yuan, when } from '../i18n.js';
 import { useLive, useBatch } from '../live.js';
 import { useCatalog, storeName, campaignName } from '../catalog.js';
@@ -29,6 +29,7 @@ export function Feed() {
   const [paused, setPaused] = useState(false);
   const [filter, setFilter] = useState('');
   const mark = useBatch(250);
+  const cache = useMemo(() => new Map(), [cat]); // row vnodes by event, drawn once per catalog
   const pausedRef = useRef(false);
   pausedRef.current = paused;
 
@@ -66,7 +67,18 @@ export function Feed() {
     <table class="grid feed" data-test="feed">
       <thead><tr><th>${t('time')}</th><th>${t('store')}</th><th>${t('terminal')}</th><th>${t('cashier')}</th>
         <th>${t('campaign')}</th><th class="num">${t('value')}</th><th class="num">${t('uses')}</th><th>${t('mode')}</th><th>${t('code')}</th></tr></thead>
-      <tbody>${shown.map((r) => html`<tr key=${r.terminal + ':' + r.seq} class=${r.kind === 'void' ? 'void' : ''} data-test="feed-row" data-code=${r.code}>
+      <tbody>${shown.map((r) => feedRow(cache, cat, r))}</tbody>
+    </table>`}`;
+}
+
+// feedRow draws an event's row once and keeps it (rows never change), so a
+// new event costs one row, not five hundred. The cache forgets rows that
+// left the table.
+function feedRow(cache, cat, r) {
+  const id = r.terminal + ':' + r.seq;
+  let row = cache.get(id);
+  if (!row) {
+    row = html`<tr key=${r.terminal + ':' + r.seq} class=${r.kind === 'void' ? 'void' : ''} data-test="feed-row" data-code=${r.code}>
         <td>${when(r.at)}</td><td>${storeName(cat, r.store)}</td><td>${r.terminal}</td><td>${r.cashier || ''}</td>
         <td>${campaignName(cat, r.campaign)}</td>
         <td class="num">${r.kind === 'void' ? '−' : ''}${yuan(r.amount)}</td><td class="num">${r.uses || ''}</td>
@@ -74,6 +86,11 @@ export function Feed() {
           ? html` <${Badge} kind="void">${t('feed.void', r.voids || '')}</${Badge}>` : ''}
           ${r.flags && r.flags.length ? html` <${Badge} kind="bad">${t('feed.flag', r.flags.join(', '))}</${Badge}>` : ''}</td>
         <td>${r.code ? html`<${Link} href=${'/codes/' + encodeURIComponent(r.code)}>${r.code}</${Link}>` : ''}</td>
-      </tr>`)}</tbody>
-    </table>`}`;
+      </tr>`;
+    cache.set(id, row);
+    if (cache.size > 2 * keep) {
+      for (const k of cache.keys()) { cache.delete(k); if (cache.size <= keep) break; }
+    }
+  }
+  return row;
 }

@@ -73,7 +73,13 @@ export function Overview() {
   const seen = useRef(new Set());
   const mark = useBatch(500);
   const refetch = useRef(0);
-  const load = () => get('/api/v1/overview').then((o) => { seen.current = new Set(); setData(o); setError(null); }, setError);
+  const rows = useRef(new Map()); // store id → {v, row}: a row is drawn again only when its store changed
+  const load = () => get('/api/v1/overview').then((o) => {
+    seen.current = new Set();
+    rows.current = new Map();
+    setData(o);
+    setError(null);
+  }, setError);
   const later = (ms) => { clearTimeout(refetch.current); refetch.current = setTimeout(load, ms); };
   useEffect(() => { load(); const id = setInterval(load, 60000); return () => { clearInterval(id); clearTimeout(refetch.current); }; }, []);
   useLive('redemption', (r) => {
@@ -97,7 +103,7 @@ export function Overview() {
     addCounts(c, r, sign);
     data.campaigns.sort((a, b) => b.value - a.value || (a.id < b.id ? -1 : 1));
     if (data.campaigns.length > 10) data.campaigns.length = 10;
-    st.flash = Date.now();
+    st.v = (st.v || 0) + 1;
     mark();
   }, [data]);
   useLive('presence', () => later(2000), []);
@@ -141,10 +147,7 @@ export function Overview() {
         <div class="scroll"><table class="grid" data-test="stores">
           <thead><tr><th>${t('store')}</th><th class="num">${t('ov.redemptions')}</th><th class="num">${t('ov.voids')}</th>
             <th class="num">${t('ov.netValue')}</th><th class="num">${t('ov.terminals')}</th></tr></thead>
-          <tbody>${stores.map((s) => html`<tr key=${s.id + ':' + (s.flash || 0)} class=${s.flash && Date.now() - s.flash < 1500 ? 'flash' : ''} data-test="store-row" data-store=${s.id}>
-            <td><${Link} href=${'/stores/' + encodeURIComponent(s.id)}>${s.name}</${Link}> <span class="muted small">${s.region || ''}</span></td>
-            <td class="num">${num(s.redemptions)}</td><td class="num">${num(s.voids)}</td><td class="num">${yuan(s.value)}</td>
-            <td class="num">${s.terminals - s.terminals_offline}/${s.terminals}</td></tr>`)}</tbody>
+          <tbody>${stores.map((s) => storeRow(rows.current, s))}</tbody>
         </table></div></section>
       <section class="card"><h3>${t('ov.offline')}</h3>
         ${data.offline.length === 0 ? html`<p class="muted" data-test="all-online">${t('ov.allOnline')}</p>` : html`
@@ -154,6 +157,21 @@ export function Overview() {
         </li>`)}</ul>`}
       </section>
     </div>`;
+}
+
+// storeRow is a store's line of the table. Its vnode is kept until the
+// store's counts change (st.v), so Preact skips the 500 rows that did not
+// change when a redemption arrives; a changed row is keyed anew, which
+// replays its flash.
+function storeRow(cache, s) {
+  const c = cache.get(s.id);
+  if (c && c.v === s.v) return c.row;
+  const row = html`<tr key=${s.id + ':' + (s.v || 0)} class=${s.v ? 'flash' : ''} data-test="store-row" data-store=${s.id}>
+    <td><${Link} href=${'/stores/' + encodeURIComponent(s.id)}>${s.name}</${Link}> <span class="muted small">${s.region || ''}</span></td>
+    <td class="num">${num(s.redemptions)}</td><td class="num">${num(s.voids)}</td><td class="num">${yuan(s.value)}</td>
+    <td class="num">${s.terminals - s.terminals_offline}/${s.terminals}</td></tr>`;
+  cache.set(s.id, { v: s.v, row });
+  return row;
 }
 
 // HourChart draws 24 hourly bars (redemptions) and a line (value) with

@@ -92,7 +92,7 @@ function Users() {
     <${Notice} msg=${msg} />
     <${Problem} error=${users.error} onRetry=${users.reload} />
     ${users.data === undefined && !users.error ? html`<${Loading} />` : rows.length === 0 ? html`<p class="empty">${t('usr.none')}</p>`
-      : html`<table class="grid" data-test="user-list">
+      : html`<table class="grid clip" data-test="user-list">
         <thead><tr><th>${t('usr.name')}</th><th>${t('usr.display')}</th><th>${t('usr.role')}</th><th>${t('usr.state')}</th>
           <th>${t('usr.created')}</th><th>${t('usr.last')}</th><th></th></tr></thead>
         <tbody>${rows.map((u) => html`<tr key=${u.name} class=${u.disabled ? 'disabled' : ''} data-test="user-row" data-name=${u.name}>
@@ -100,14 +100,14 @@ function Users() {
           <td>${roleText(cat, u.role, u.store)}</td>
           <td><${Badge} kind=${u.disabled ? 'bad' : 'good'}>${u.disabled ? t('usr.disabled') : t('usr.enabled')}</${Badge}></td>
           <td>${when(u.created)}</td><td>${u.last_sign_in ? when(u.last_sign_in) : t('never')}</td>
-          <td class="row-actions">
+          <td><span class="row-actions">
             <button class="link" onClick=${() => open('edit', u)} data-test="usr-edit">${t('usr.edit')}</button>
             <button class="link" onClick=${() => open('reset', u)} data-test="usr-reset">${t('usr.reset')}</button>
             ${u.name !== me.name && (u.disabled
               ? html`<button class="link" onClick=${() => post('/api/v1/users/' + encodeURIComponent(u.name), { disabled: false })
                   .then(() => done(t('usr.saved', u.name)), (x) => setMsg({ error: true, text: x.message }))} data-test="usr-enable">${t('usr.enable')}</button>`
               : html`<button class="link danger" onClick=${() => open('disable', u)} data-test="usr-disable">${t('usr.disable')}</button>`)}
-          </td></tr>`)}</tbody></table>`}
+          </span></td></tr>`)}</tbody></table>`}
     ${dialog && dialog.kind === 'add' && html`<${AddUser} onClose=${() => setDialog(null)} onDone=${(u) => done(t('usr.added', u.name))} />`}
     ${dialog && dialog.kind === 'edit' && html`<${EditUser} user=${dialog.user} onClose=${() => setDialog(null)} onDone=${(u) => done(t('usr.saved', u.name))} />`}
     ${dialog && dialog.kind === 'reset' && html`<${ResetPassword} user=${dialog.user} onClose=${() => setDialog(null)} onDone=${() => done(t('usr.resetDone', dialog.user.name))} />`}
@@ -223,7 +223,7 @@ function Tokens() {
     <${Notice} msg=${msg} />
     <${Problem} error=${tokens.error} onRetry=${tokens.reload} />
     ${tokens.data === undefined && !tokens.error ? html`<${Loading} />` : rows.length === 0 ? html`<p class="empty">${t('tok.none')}</p>`
-      : html`<table class="grid" data-test="token-list">
+      : html`<table class="grid clip" data-test="token-list">
         <thead><tr><th>${t('tok.id')}</th><th>${t('tok.name')}</th><th>${t('usr.role')}</th><th>${t('usr.created')}</th>
           <th>${t('tok.createdBy')}</th><th>${t('tok.lastUsed')}</th><th>${t('usr.state')}</th><th></th></tr></thead>
         <tbody>${rows.map((x) => html`<tr key=${x.id} data-test="token-row" data-id=${x.id}>

@@ -29,7 +29,7 @@ add({
     'camp.hours': 'Hours', 'camp.minInterval': 'Minimum interval', 'camp.undo': 'Undo window', 'camp.confirm': 'Confirmation',
     'camp.yes': 'yes', 'camp.no': 'no', 'camp.allDay': 'all day',
     'iss.title': 'Issue codes', 'iss.count': 'How many', 'iss.format': 'Format', 'iss.signed': 'signed (printed QR / text)',
-    'iss.dynamic': 'dynamic (TOTP seed for a wallet)', 'iss.order': 'Order reference', 'iss.go': 'Issue', 'iss.busy': 'Issuing… {0}',
+    'iss.dynamic': 'dynamic (TOTP seed for a wallet)', 'iss.order': 'Order reference', 'iss.from': 'Codes valid from', 'iss.until': 'Codes valid until (signed codes need one)', 'iss.go': 'Issue', 'iss.busy': 'Issuing… {0}',
     'iss.done': '{0} codes issued for {1}.', 'iss.once': 'These codes are shown only now and are kept only in this page: download or print them before you leave it. The hub cannot show them again.',
     'iss.partial': 'The issuance stopped after {0} codes: {1}. The {0} codes below are issued and valid.',
     'iss.csv': 'Download CSV', 'iss.print': 'Print QR sheet', 'iss.forget': 'Forget these codes', 'iss.forgetQ': 'Forget the {0} codes? They cannot be shown again.',
@@ -64,7 +64,7 @@ add({
     'camp.hours': '时段', 'camp.minInterval': '最短间隔', 'camp.undo': '撤销时限', 'camp.confirm': '核销确认',
     'camp.yes': '是', 'camp.no': '否', 'camp.allDay': '全天',
     'iss.title': '发码', 'iss.count': '数量', 'iss.format': '类型', 'iss.signed': '签名码（打印二维码/文本）',
-    'iss.dynamic': '动态码（钱包 TOTP 种子）', 'iss.order': '订单号', 'iss.go': '发码', 'iss.busy': '发码中… {0}',
+    'iss.dynamic': '动态码（钱包 TOTP 种子）', 'iss.order': '订单号', 'iss.from': '券码生效时间', 'iss.until': '券码有效期至（签名码必填）', 'iss.go': '发码', 'iss.busy': '发码中… {0}',
     'iss.done': '已为 {1} 发出 {0} 个券码。', 'iss.once': '这些券码只在此时显示，且只保存在本页面中：离开前请下载或打印。总部无法再次显示它们。',
     'iss.partial': '发码在 {0} 个后中断：{1}。下面的 {0} 个券码已发出且有效。',
     'iss.csv': '下载 CSV', 'iss.print': '打印二维码', 'iss.forget': '清除这些券码', 'iss.forgetQ': '清除这 {0} 个券码？之后无法再显示。',
@@ -107,7 +107,7 @@ function CampaignList() {
     <${Problem} error=${list.error} onRetry=${list.reload} />
     ${list.data === undefined && !list.error ? html`<${Loading} />` : rows.length === 0
       ? html`<p class="empty" data-test="camp-empty">${t('camp.none')}</p>`
-      : html`<table class="grid" data-test="campaigns">
+      : html`<table class="grid clip" data-test="campaigns">
         <thead><tr><th>${t('camp.id')}</th><th>${t('camp.name')}</th><th class="num">${t('camp.face')}</th><th class="num">${t('camp.uses')}</th>
           <th>${t('camp.validity')}</th><th>${t('camp.scope')}</th><th>${t('camp.offline')}</th>
           ${rows.some((c) => c.codes !== undefined) ? html`<th class="num">${t('camp.codes')}</th>` : ''}</tr></thead>
@@ -330,6 +330,10 @@ function IssuePanel({ campaign }) {
   const [count, setCount] = useState('10');
   const [format, setFormat] = useState('signed');
   const [order, setOrder] = useState('');
+  // Signed codes carry their validity window: the campaign's, else from
+  // now on.
+  const [from, setFrom] = useState(() => localInput(campaign.valid_from || new Date().toISOString()));
+  const [until, setUntil] = useState(() => localInput(campaign.valid_until));
   const [busy, setBusy] = useState(null); // codes received so far while issuing
   const [err, setErr] = useState(null);
   const [batch, setBatch] = useState(null); // {codes, format, order, partial}
@@ -347,6 +351,8 @@ function IssuePanel({ campaign }) {
     const codes = [];
     let tick = 0;
     const body = { count: n, format, order_ref: order.trim() || undefined };
+    if (from && from !== localInput(campaign.valid_from)) body.valid_from = isoOf(from);
+    if (until && until !== localInput(campaign.valid_until)) body.valid_until = isoOf(until);
     issue(campaign.id, body, me.csrf_token, (c) => {
       codes.push(c);
       if (codes.length - tick >= 500) { tick = codes.length; setBusy(codes.length); }
@@ -371,6 +377,8 @@ function IssuePanel({ campaign }) {
       <label>${t('iss.format')}<select value=${format} onChange=${(e) => setFormat(e.target.value)} data-test="iss-format">
         <option value="signed">${t('iss.signed')}</option><option value="dynamic">${t('iss.dynamic')}</option></select></label>
       <label>${t('iss.order')}<input value=${order} maxlength="200" onInput=${(e) => setOrder(e.target.value)} data-test="iss-order" /></label>
+      <label>${t('iss.from')}<input type="datetime-local" value=${from} onChange=${(e) => setFrom(e.target.value)} data-test="iss-from" /></label>
+      <label>${t('iss.until')}<input type="datetime-local" value=${until} onChange=${(e) => setUntil(e.target.value)} data-test="iss-until" /></label>
       <button type="submit" class="primary" disabled=${busy !== null} data-test="iss-go">${busy !== null ? t('iss.busy', num(busy)) : t('iss.go')}</button>
     </form>
     ${err && html`<div class="notice bad" role="alert" data-test="iss-error">${err.message}</div>`}

@@ -159,6 +159,26 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("the API's over_redemption alerts after the ack: %+v", al)
 	}
 
+	// Both languages have every word: the key sets match, and every page
+	// draws in Chinese without a missing word (a missing one is a console
+	// error, which fails the test).
+	var lacks []string
+	b.eval(`import('/assets/i18n.js').then((m) => {
+		const en = new Set(m.keys('en')), zh = new Set(m.keys('zh-CN'));
+		return [...en].filter((k) => !zh.has(k)).map((k) => 'zh-CN lacks ' + k)
+			.concat([...zh].filter((k) => !en.has(k)).map((k) => 'en lacks ' + k));
+	})`, &lacks)
+	if len(lacks) > 0 {
+		t.Errorf("the dashboard's languages differ: %v", lacks)
+	}
+	b.click(`[data-test=lang]`)
+	b.waitText(`[data-nav=overview]`, "总览", wait)
+	for _, page := range []string{"feed", "alerts", "codes", "campaigns", "stores", "reports", "admin", "overview"} {
+		b.click(`[data-nav=` + page + `]`)
+		b.waitVisible(`main h2`)
+	}
+	b.waitText(`[data-test=kpi-redemptions]`, "核销笔数", wait)
+
 	// A store manager of S2 sees S2 only, in the pages and at the API.
 	m := b.newContext()
 	m.signIn(h, "mgr2", "/overview")

@@ -55,7 +55,7 @@ DATA ?= ./data
 run: build ## start the hub on embedded defaults with demo data in DATA (./data); Ctrl-C stops it
 	@bin/hexiao-hub demo --data $(DATA)
 	@echo
-	@echo 'Starting the hub (Ctrl-C stops it). API token: $(DATA)/admin.token'
+	@echo 'Starting the hub (Ctrl-C stops it). Dashboard: http://127.0.0.1:8480/ (users above, also in $(DATA)/demo.txt); API token: $(DATA)/admin.token'
 	bin/hexiao-hub serve --data $(DATA)
 
 clean: ## remove bin/ (DATA is kept: it is a ledger)

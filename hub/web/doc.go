@@ -1,7 +1,9 @@
 // Package web is the hub's HTTP API: the REST routes headquarters and
 // upstream platforms use to manage stores, campaigns and codes and to read
-// the ledger back, a server-sent event stream for the dashboard, /healthz
-// and Prometheus /metrics. It turns HTTP into calls of package hub's
+// the ledger back, a server-sent event stream, /healthz and Prometheus
+// /metrics, sign-in with sessions, and the HQ dashboard: a single-page app
+// whose files (ui/) are embedded in the binary and which uses the same
+// routes as any integrator. It turns HTTP into calls of package hub's
 // public methods and their answers into JSON, and nothing more.
 //
 // It must never hold ledger rules (what may be redeemed, issued, voided or
@@ -59,6 +61,17 @@
 // store: stores, redemptions (JSON and CSV), alerts naming their store,
 // terminals, the stream's events, and a code look-up's redemptions and
 // voids (with redemptions_elsewhere, a count that names no store).
+//
+// # Dashboard
+//
+// GET /, /overview, /feed, /alerts, /codes[/ID], /campaigns[/ID],
+// /stores[/ID], /reports and /admin answer ui/index.html to a signed-in
+// person (the app draws the page the path names) with a strict
+// Content-Security-Policy (no inline script or style, no other origin, no
+// framing); GET /assets/FILE serves ui/FILE to anyone, typed, with an ETag
+// (Cache-Control: no-cache) and gzipped when asked. An unknown file is 404.
+// docs/dashboard.md describes the pages; scripts/vendor-ui.sh rebuilds
+// ui/vendor.
 //
 // # Accounts
 //

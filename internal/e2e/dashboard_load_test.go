@@ -15,7 +15,8 @@ import (
 // a reload. It logs what the page cost (seen with -v; nothing asserts on
 // them): the first render of 500 stores, the main thread's long tasks and
 // frame gaps while the stream runs, and the JavaScript heap. -short runs 4
-// seconds of load instead of 20.
+// seconds of load instead of 20. It makes the README's overview
+// screenshot (HEXIAO_SCREENSHOTS).
 func TestDashboardUnderLoad(t *testing.T) {
 	const (
 		stores    = 500
@@ -120,6 +121,7 @@ func TestDashboardUnderLoad(t *testing.T) {
 		t.Fatalf("the overview counts %s redemptions, want %d", shown, accepted)
 	}
 	b.sameDocument("the overview under load")
+	b.shot("dashboard-overview")
 	var m struct {
 		LongTasks int       `json:"longTasks"`
 		LongMS    float64   `json:"longMS"`

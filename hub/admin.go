@@ -347,7 +347,11 @@ func (h *Hub) RedemptionPages(ctx context.Context, f EventFilter, size int, fn f
 		if len(page) < want || (f.Limit > 0 && left <= 0) {
 			return nil
 		}
-		f.AfterID = page[len(page)-1].ID
+		if f.Newest {
+			f.BeforeID = page[len(page)-1].ID
+		} else {
+			f.AfterID = page[len(page)-1].ID
+		}
 	}
 }
 

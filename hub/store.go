@@ -302,7 +302,9 @@ type EventFilter struct {
 	Code     string
 	Kinds    []protocol.EventKind
 	From, To time.Time // terminal time, To exclusive
-	AfterID  int64     // ingest order cursor
+	AfterID  int64     // ingest order cursor: events after it
+	BeforeID int64     // ingest order cursor: events before it (0: no bound)
+	Newest   bool      // newest first: descending ingest order
 	Limit    int
 }
 

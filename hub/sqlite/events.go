@@ -88,6 +88,9 @@ func (t *txn) Events(f hub.EventFilter, fn func(hub.Event) error) error {
 	if f.AfterID > 0 {
 		add("id > ?", f.AfterID)
 	}
+	if f.BeforeID > 0 {
+		add("id < ?", f.BeforeID)
+	}
 	if f.Store != "" {
 		add("store = ?", f.Store)
 	}
@@ -116,6 +119,9 @@ func (t *txn) Events(f hub.EventFilter, fn func(hub.Event) error) error {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY id"
+	if f.Newest {
+		q += " DESC"
+	}
 	if f.Limit > 0 {
 		q += " LIMIT " + strconv.Itoa(f.Limit)
 	}

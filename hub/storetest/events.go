@@ -279,6 +279,26 @@ func testEventsAfterID(t *testing.T, s hub.Store) {
 		after = cur[slices.IndexFunc(all, func(e hub.Event) bool { return e.Ref() == l[len(l)-1].Ref() })]
 	}
 	same(t, "S-1 paged by cursor", refs(got), []string{"T-1:1", "T-1:2", "T-1:3", "T-1:4"})
+
+	// Newest first, paged backwards with BeforeID.
+	rev := slices.Clone(all)
+	slices.Reverse(rev)
+	same(t, "Events newest first", refs(events(t, s, hub.EventFilter{Newest: true})), refs(rev))
+	got = nil
+	var before int64
+	for page := 0; page < 10; page++ {
+		l := events(t, s, hub.EventFilter{Store: "S-1", BeforeID: before, Newest: true, Limit: 3})
+		if len(l) == 0 {
+			break
+		}
+		got = append(got, l...)
+		before = cur[slices.IndexFunc(all, func(e hub.Event) bool { return e.Ref() == l[len(l)-1].Ref() })]
+	}
+	same(t, "S-1 paged newest first", refs(got), []string{"T-1:4", "T-1:3", "T-1:2", "T-1:1"})
+	for i := range all {
+		same(t, fmt.Sprintf("Events before the cursor of %s", all[i].Ref()),
+			refs(events(t, s, hub.EventFilter{BeforeID: cur[i]})), refs(all[:i]))
+	}
 }
 
 func testEventsStop(t *testing.T, s hub.Store) {

@@ -394,7 +394,7 @@ func TestAlertsAndRedemptions(t *testing.T) {
 	for _, q := range []struct{ query, say string }{
 		{"from=10/03/2025", `from="10/03/2025" is not a date`}, {"to=tomorrow", "to="},
 		{"from=2025-03-11&to=2025-03-10", "is not after"}, {"limit=x", "limit="}, {"after=-5", "after="},
-		{"format=xml", "format="}, {"kind=refund", "kind="}, {"stor=s1", `unknown query parameter "stor"`},
+		{"format=xml", "format="}, {"order=desc", `order="desc": want oldest`}, {"kind=refund", "kind="}, {"stor=s1", `unknown query parameter "stor"`},
 	} {
 		code, _, b := f.do(req{method: "GET", path: "/api/v1/redemptions?" + q.query})
 		if code != http.StatusBadRequest || !strings.Contains(apiError(t, b).Message, q.say) {

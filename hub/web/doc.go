@@ -141,7 +141,7 @@
 //	POST /api/v1/codes/{id}/revoke       {"reason"} (optional) → the code (hub.CodeInfo)
 //	POST /api/v1/codes/{id}/block        {"reason"} (optional) → the code
 //	POST /api/v1/codes/{id}/unblock      {"reason"} (optional) → the code
-//	GET  /api/v1/redemptions             ?store=&terminal=&code=&from=&to=&kind=&format=json|csv&after=&limit=
+//	GET  /api/v1/redemptions             ?store=&terminal=&code=&from=&to=&kind=&format=json|csv&after=&order=&limit=
 //	                                     → [hub.Redemption,...] in ingest order, or CSV (see Redemptions)
 //	GET  /api/v1/alerts                  ?kind=&since=&store=&open=true&limit= → [hub.Alert,...], newest first
 //	POST /api/v1/alerts/{id}/ack         {"note"} (optional) → the alert; 409 when acknowledged before
@@ -219,7 +219,9 @@
 // from=2025-01-31&to=2025-01-31 is that one day. code= takes the same forms
 // as GET /api/v1/codes/{code}. kind= is a comma-separated list of
 // redemption, void and attempt (default redemption,void). after= is the
-// hub's ingest-order cursor and limit= caps the rows. format=csv answers
+// hub's ingest-order cursor and limit= caps the rows. order=newest sends
+// the newest rows first (the dashboard's feed reads the latest 200 so);
+// order=oldest, the default, is ingest order. format=csv answers
 // text/csv with the header row
 //
 //	terminal,seq,kind,at,received,store,cashier,mode,entry,code,campaign,uses,amount,order_ref,voids,flags

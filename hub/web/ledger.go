@@ -125,6 +125,14 @@ func (s *Server) listRedemptions(w http.ResponseWriter, r *http.Request) {
 		bad(err)
 		return
 	}
+	switch q.Get("order") {
+	case "", "oldest":
+	case "newest":
+		f.Newest = true
+	default:
+		bad(fmt.Errorf("order=%q: want oldest (ingest order, the default) or newest", q.Get("order")))
+		return
+	}
 	limit, err := parseCount("limit", q.Get("limit"))
 	if err != nil {
 		bad(err)

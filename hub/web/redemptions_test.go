@@ -137,17 +137,20 @@ func TestRedemptionsExportPages(t *testing.T) {
 	}
 	both := kinds(protocol.KindRedemption, protocol.KindVoid)
 	cases := []struct {
-		query string
-		match func(ledgerRow) bool
-		limit int
+		query  string
+		match  func(ledgerRow) bool
+		limit  int
+		newest bool
 	}{
-		{"", both, 0},
-		{"store=s1", func(r ledgerRow) bool { return both(r) && r.store == "s1" }, 0},
-		{"terminal=t2", func(r ledgerRow) bool { return both(r) && r.ref.Terminal == "t2" }, 0},
-		{"code=" + codes[1], func(r ledgerRow) bool { return both(r) && r.code == codes[1] }, 0},
-		{"kind=attempt", kinds(protocol.KindAttempt), 0}, // pages of attempts without a code
-		{"kind=redemption,void,attempt&limit=1234", kinds(protocol.KindRedemption, protocol.KindVoid, protocol.KindAttempt), 1234},
-		{"store=s2&kind=void&limit=5", func(r ledgerRow) bool { return r.kind == protocol.KindVoid && r.store == "s2" }, 5},
+		{"", both, 0, false},
+		{"store=s1", func(r ledgerRow) bool { return both(r) && r.store == "s1" }, 0, false},
+		{"terminal=t2", func(r ledgerRow) bool { return both(r) && r.ref.Terminal == "t2" }, 0, false},
+		{"code=" + codes[1], func(r ledgerRow) bool { return both(r) && r.code == codes[1] }, 0, false},
+		{"kind=attempt", kinds(protocol.KindAttempt), 0, false}, // pages of attempts without a code
+		{"kind=redemption,void,attempt&limit=1234", kinds(protocol.KindRedemption, protocol.KindVoid, protocol.KindAttempt), 1234, false},
+		{"store=s2&kind=void&limit=5", func(r ledgerRow) bool { return r.kind == protocol.KindVoid && r.store == "s2" }, 5, false},
+		{"order=newest", both, 0, true},
+		{"store=s1&order=newest&limit=1234", func(r ledgerRow) bool { return both(r) && r.store == "s1" }, 1234, true},
 	}
 	export := func(t *testing.T, query string, page int) []byte {
 		t.Helper()
@@ -165,6 +168,9 @@ func TestRedemptionsExportPages(t *testing.T) {
 			if c.match(r) {
 				want = append(want, r.ref.String())
 			}
+		}
+		if c.newest {
+			slices.Reverse(want)
 		}
 		if c.limit > 0 {
 			want = want[:min(c.limit, len(want))]

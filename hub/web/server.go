@@ -150,7 +150,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/codes/{id}/block", s.setCodeStatus(s.hub.Block))
 	s.handle("POST /api/v1/codes/{id}/unblock", s.setCodeStatus(s.hub.Unblock))
 	s.handle("GET /api/v1/redemptions", s.listRedemptions,
-		"store", "terminal", "code", "from", "to", "kind", "format", "after", "limit")
+		"store", "terminal", "code", "from", "to", "kind", "format", "after", "order", "limit")
 	s.handle("GET /api/v1/alerts", s.listAlerts, "kind", "since", "store", "open", "limit")
 	s.handle("POST /api/v1/alerts/{id}/ack", s.ackAlert)
 	s.handle("POST /api/v1/locks", s.lock)

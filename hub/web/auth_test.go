@@ -30,8 +30,9 @@ var wantAccess = map[string]access{
 	"GET /api/v1/stores": accessRead, "GET /api/v1/stores/{id}": accessRead, "GET /api/v1/campaigns": accessRead,
 	"GET /api/v1/campaigns/{id}": accessRead, "GET /api/v1/codes/{code}": accessRead, "GET /api/v1/redemptions": accessRead,
 	"GET /api/v1/alerts": accessRead, "GET /api/v1/terminals": accessRead, "GET /api/v1/keys": accessRead,
-	"GET /api/v1/stream": accessRead,
-	"GET /{$}":           accessRead, "GET /overview": accessRead, "GET /feed": accessRead, "GET /alerts": accessRead,
+	"GET /api/v1/stream": accessRead, "GET /api/v1/overview": accessRead, "GET /api/v1/reports": accessRead,
+	"GET /api/v1/locks": accessRead,
+	"GET /{$}":          accessRead, "GET /overview": accessRead, "GET /feed": accessRead, "GET /alerts": accessRead,
 	"GET /codes": accessRead, "GET /codes/{q...}": accessRead, "GET /campaigns": accessRead, "GET /campaigns/{id}": accessRead,
 	"GET /stores": accessRead, "GET /stores/{id}": accessRead, "GET /reports": accessRead, "GET /admin": accessRead,
 

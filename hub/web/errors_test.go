@@ -9,6 +9,9 @@ import (
 // routes lists every API route with a valid-looking path, for the tests
 // that every route refuses the same things.
 var routes = []struct{ method, path string }{
+	{"GET", "/api/v1/overview"},
+	{"GET", "/api/v1/reports"},
+	{"GET", "/api/v1/locks"},
 	{"GET", "/api/v1/stores"},
 	{"POST", "/api/v1/stores"},
 	{"GET", "/api/v1/stores/s1"},
@@ -321,7 +324,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		{"POST", "/api/v1/redemptions", "GET, HEAD"},
 		{"POST", "/api/v1/alerts", "GET, HEAD"},
 		{"GET", "/api/v1/alerts/1/ack", "POST"},
-		{"GET", "/api/v1/locks", "POST"},
+		{"DELETE", "/api/v1/locks", "GET, HEAD, POST"},
 		{"GET", "/api/v1/enrollments", "POST"},
 		{"POST", "/api/v1/enrollments/qr.png", "GET, HEAD"},
 		{"POST", "/api/v1/terminals", "GET, HEAD"},

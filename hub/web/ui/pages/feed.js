@@ -1,20 +1,21 @@
 // The live feed: every redemption and void as the hub commits it, newest
-// first, without reloading. It keeps the newest 500 rows and redraws at
+// first, without reloading, under the latest ones of the last 24 hours. It keeps the newest 500 rows and redraws at
 // most four times a second however fast they come.
 
-import { html, useState, useRef, useMemo } from '../vendor/lib.js';
+import { html, useState, useRef, useMemo, useEffect } from '../vendor/lib.js';
+import { get, query } from '../api.js';
 import { t, add, yuan, when } from '../i18n.js';
 import { useLive, useBatch } from '../live.js';
 import { useCatalog, storeName, campaignName } from '../catalog.js';
-import { Badge, Link, useMe } from '../ui.js';
+import { Badge, Link, Problem, useMe } from '../ui.js';
 
 add({
   en: { 'feed.title': 'Live feed', 'feed.empty': 'Waiting for redemptions… they appear here as terminals send them.',
     'feed.pause': 'Pause', 'feed.resume': 'Resume ({0} new)', 'feed.filter': 'Filter by store, terminal, cashier, campaign or code',
-    'feed.shown': '{0} shown of {1} since this page opened', 'feed.void': 'void of {0}', 'feed.flag': 'flagged: {0}' },
+    'feed.shown': '{0} shown · {1} arrived since this page opened', 'feed.void': 'void of {0}', 'feed.flag': 'flagged: {0}' },
   'zh-CN': { 'feed.title': '实时流水', 'feed.empty': '等待核销……终端上报后会立即出现在这里。',
     'feed.pause': '暂停', 'feed.resume': '继续（{0} 条新记录）', 'feed.filter': '按门店、终端、收银员、活动或券码筛选',
-    'feed.shown': '显示 {0} 条，本页打开以来共 {1} 条', 'feed.void': '撤销 {0}', 'feed.flag': '异常：{0}' },
+    'feed.shown': '显示 {0} 条 · 本页打开以来新到 {1} 条', 'feed.void': '撤销 {0}', 'feed.flag': '异常：{0}' },
 });
 
 const keep = 500;
@@ -45,6 +46,22 @@ export function Feed() {
     mark();
   });
 
+  // The latest rows of the last 24 hours, under what arrives live (the
+  // stream is already subscribed, so nothing falls between the two).
+  const [older, setOlder] = useState(null);
+  useEffect(() => {
+    const since = new Date(Date.now() - 24 * 3600e3).toISOString();
+    get('/api/v1/redemptions' + query({ order: 'newest', limit: keep, from: since })).then((list) => {
+      for (const r of list) {
+        const id = r.terminal + ':' + r.seq;
+        if (seen.current.has(id) || rows.current.length >= keep) continue;
+        seen.current.add(id);
+        rows.current.push(r);
+      }
+      setOlder(list.length);
+    }, (e) => setOlder(e));
+  }, []);
+
   const resume = () => {
     rows.current = held.current.concat(rows.current).slice(0, keep);
     held.current = [];
@@ -63,7 +80,8 @@ export function Feed() {
         : html`<button onClick=${() => setPaused(true)} data-test="feed-pause">${t('feed.pause')}</button>`}
     </div>
     <p class="muted small">${t('feed.shown', shown.length, total.current)}${me.role === 'store_manager' ? ' · ' + storeName(cat, me.store) : ''}</p>
-    ${rows.current.length === 0 ? html`<p class="empty" data-test="feed-empty">${t('feed.empty')}</p>` : html`
+    ${older instanceof Error ? html`<${Problem} error=${older} />` : ''}
+    ${rows.current.length === 0 ? html`<p class="empty" data-test="feed-empty">${older === null ? t('loading') : t('feed.empty')}</p>` : html`
     <table class="grid feed" data-test="feed">
       <thead><tr><th>${t('time')}</th><th>${t('store')}</th><th>${t('terminal')}</th><th>${t('cashier')}</th>
         <th>${t('campaign')}</th><th class="num">${t('value')}</th><th class="num">${t('uses')}</th><th>${t('mode')}</th><th>${t('code')}</th></tr></thead>

@@ -425,10 +425,17 @@ func TestPresenceOrder(t *testing.T) {
 	if !info().Online {
 		t.Error("a retained will replayed after the live birth took the terminal offline")
 	}
+	b := *birth
+	b.Protocol, b.App = protocol.Version, "1.4.2"
+	if err := c.f.Hub.Presence(ctx, c.a.ID, &b, true); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.f.Hub.Presence(ctx, c.a.ID, will, true); err != nil {
 		t.Fatal(err)
 	}
-	if info().Online {
+	if i := info(); i.Online {
 		t.Error("still online after its live will")
+	} else if i.App != "1.4.2" || i.Protocol != protocol.Version {
+		t.Errorf("after its will the terminal shows app %q protocol %q, want the birth's 1.4.2 and %s kept", i.App, i.Protocol, protocol.Version)
 	}
 }

@@ -128,6 +128,16 @@ func (h *Hub) Presence(ctx context.Context, terminal string, p *protocol.Presenc
 			return invalid("presence: %v", err)
 		}
 		cp := *p
+		if prev := t.Presence; prev != nil && p.State == protocol.PresenceOffline {
+			// A last will carries only the state (it is written long
+			// before it is sent): the terminal's versions stay known.
+			if cp.Protocol == "" {
+				cp.Protocol = prev.Protocol
+			}
+			if cp.App == "" {
+				cp.App = prev.App
+			}
+		}
 		t.Presence = &cp
 		wasFlagged := t.SkewFlagged()
 		if live {

@@ -121,12 +121,20 @@ func TestDashboardHQ(t *testing.T) {
 	h := startHub(t, dir, "127.0.0.1:0", "127.0.0.1:0")
 	h.addStore("S1", "east")
 	h.addUser("hq", "admin", "")
+	// One redemption at S1 for the report.
+	h.addCampaign("C1", []string{"S1"}, 10)
+	c1 := h.issue("C1", 1)
+	hl := enroll(t, h, "S1", "T1").start()
+	hl.waitMode("online", wait)
+	if d := hl.scan(c1[0].Code); d.Verdict != "accepted" {
+		t.Fatalf("T1 scans a fresh code: %+v", d)
+	}
 	downloads := t.TempDir()
 
 	b := startBrowser(t)
 	b.downloadsTo(downloads)
 	b.signIn(h, "hq", "/campaigns")
-	b.waitVisible(`[data-test=camp-empty]`)
+	b.waitText(`[data-test=campaign-row][data-id=C1]`, "Campaign C1", wait)
 
 	// Create a campaign: the form's fields reach the hub as the campaign.
 	b.click(`[data-test=camp-new]`)
@@ -293,6 +301,7 @@ func TestDashboardHQ(t *testing.T) {
 	b.click(`[data-test=sf-save]`)
 	b.waitText(`[data-test=store-row][data-id=S7]`, "Jing'an Temple", wait)
 	b.waitText(`[data-test=store-row][data-id=S7] [data-test=store-online]`, "0 / 0", wait)
+	b.waitText(`[data-test=store-row][data-id=S1] [data-test=store-online]`, "1 / 1", wait)
 	b.click(`[data-test=store-row][data-id=S7] a`)
 	b.waitText(`[data-test=store-title]`, "Jing'an Temple", wait)
 	b.waitVisible(`[data-test=tm-empty]`)
@@ -375,9 +384,27 @@ func TestDashboardHQ(t *testing.T) {
 		t.Errorf("a revoked token: %s, want 401", resp.Status)
 	}
 
-	// Lock a day of S7 in the reports, after a warning.
+	// The reports: S1's redemption in the table and its total; lock S1's
+	// day from its row and a day of S7 from the form, each after a warning.
+	eventually(t, wait, "the redemption in the hub's report", func() (bool, string) {
+		var rows []map[string]any
+		today := time.Now().UTC()
+		h.call("GET", "/api/v1/reports?store=S1&from="+today.AddDate(0, 0, -1).Format(time.DateOnly)+"&to="+today.AddDate(0, 0, 1).Format(time.DateOnly), nil, &rows)
+		return len(rows) == 1, fmt.Sprint(rows)
+	})
 	b.click(`[data-nav=reports]`)
-	b.waitVisible(`[data-test=rep-empty]`)
+	row := b.waitText(`[data-test=rep-row][data-store=S1]`, "Campaign C1", wait)
+	for _, want := range []string{"Store S1", "25.00", "Lock day"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("report row %q lacks %q", row, want)
+		}
+	}
+	b.waitText(`[data-test=rep-total]`, "25.00", wait)
+	b.click(`[data-test=rep-row][data-store=S1] [data-test=rep-lock]`)
+	b.waitText(`dialog.dialog`, "can no longer be voided", wait)
+	b.click(`[data-test=lock-ok]`)
+	b.waitText(`[data-test=rep-row][data-store=S1]`, "locked", wait)
+	b.shot("dashboard-reports")
 	var csvHead string
 	b.eval(`fetch(document.querySelector('[data-test=rep-csv]').href).then((r) => r.text()).then((s) => s.split('\n')[0])`, &csvHead)
 	if !strings.Contains(csvHead, "day") || !strings.Contains(csvHead, "store") {
@@ -392,6 +419,26 @@ func TestDashboardHQ(t *testing.T) {
 	b.click(`[data-test=lock-go]`)
 	b.waitText(`dialog.dialog`, "can no longer be voided", wait)
 	b.click(`[data-test=lock-ok]`)
-	b.waitText(`[data-test=notice]`, "locked", wait)
+	b.waitText(`[data-test=notice]`, "Jing'an Temple locked", wait)
 	b.waitText(fmt.Sprintf(`[data-test=lock][data-store=S7][data-day=%q]`, day), day, wait)
+
+	// The same pages in Chinese: a word without its zh-CN text is a
+	// console error, which fails the test.
+	b.click(`[data-test=lang]`)
+	b.waitText(`[data-nav=reports]`, "报表", wait)
+	b.waitText(`[data-test=rep-row][data-store=S1]`, "已锁定", wait)
+	for _, p := range []struct{ nav, sel, want string }{
+		{"campaigns", `[data-test=campaign-row][data-id=C9]`, "Tea for two"},
+		{"stores", `[data-test=store-row][data-id=S1]`, "1 / 1"},
+		{"admin", `[data-test=user-row][data-name=mgr7]`, "店长"},
+	} {
+		b.click(`[data-nav=` + p.nav + `]`)
+		b.waitText(p.sel, p.want, wait)
+	}
+	b.click(`[data-nav=campaigns]`)
+	b.click(`[data-test=campaign-row][data-id=C9] a`)
+	b.waitText(`[data-test=issue]`, "发码", wait)
+	b.click(`[data-nav=stores]`)
+	b.click(`[data-test=store-row][data-id=S1] a`)
+	b.waitText(`[data-test=terminal-row][data-id=T1]`, "在线", wait)
 }

@@ -15,7 +15,7 @@ add({
     'rep.csv': 'Download CSV', 'rep.day': 'Day', 'rep.redemptions': 'Redemptions', 'rep.voids': 'Voids', 'rep.uses': 'Net uses',
     'rep.value': 'Net value', 'rep.online': 'Online', 'rep.offline': 'Offline', 'rep.lock': 'Settlement', 'rep.total': 'Total',
     'rep.none': 'No redemptions in these days.', 'rep.locked': 'locked', 'rep.open': 'open', 'rep.lockDay': 'Lock day',
-    'rep.rows': '{0} rows', 'rep.thisMonth': 'This month', 'rep.lastMonth': 'Last month', 'rep.today': 'Today',
+    'rep.rows': 'Rows: {0}', 'rep.thisMonth': 'This month', 'rep.lastMonth': 'Last month', 'rep.today': 'Today',
     'lock.title': 'Settlement locks', 'lock.none': 'No days locked in this range.', 'lock.at': 'locked {0}',
     'lock.store': 'Store', 'lock.day': 'Business day', 'lock.go': 'Lock the day…', 'lock.confirmTitle': 'Lock {0} of {1}?',
     'lock.confirm': 'Once {1} is locked for {0}, vouchers redeemed that day at that store can no longer be voided, by any terminal. Locking cannot be undone.',

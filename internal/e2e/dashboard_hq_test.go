@@ -109,7 +109,12 @@ func decodeQR(t *testing.T, img []byte) string {
 	if err != nil {
 		t.Fatalf("QR image: %v", err)
 	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	// A generated image is a pure barcode: read it as one, and look harder
+	// only if that fails.
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
+	if err != nil {
+		res, err = qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	}
 	if err != nil {
 		t.Fatalf("read the QR code: %v", err)
 	}
@@ -440,5 +445,19 @@ func TestDashboardHQ(t *testing.T) {
 	b.waitText(`[data-test=issue]`, "发码", wait)
 	b.click(`[data-nav=stores]`)
 	b.click(`[data-test=store-row][data-id=S1] a`)
-	b.waitText(`[data-test=terminal-row][data-id=T1]`, "在线", wait)
+	b.waitText(`[data-test=terminal-row][data-id=T1] [data-test=tm-online]`, "在线", wait)
+	// The terminal stops: its row says so without a reload.
+	b.noReload()
+	hl.finish()
+	b.waitText(`[data-test=terminal-row][data-id=T1] [data-test=tm-online]`, "离线", wait)
+	b.sameDocument("the store's terminals")
+	b.click(`[data-test=terminal-row][data-id=T1] [data-test=tm-revoke]`)
+	b.waitText(`dialog.dialog`, "T1", wait)
+	b.click(`[data-test=tm-revoke-ok]`)
+	b.waitText(`[data-test=terminal-row][data-id=T1]`, "已吊销", wait)
+	var terms []struct{ ID, Status string }
+	h.call("GET", "/api/v1/terminals", nil, &terms)
+	if len(terms) != 1 || terms[0].Status != "revoked" {
+		t.Errorf("terminals after revoking T1 on the page: %+v", terms)
+	}
 }

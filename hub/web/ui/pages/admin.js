@@ -92,7 +92,7 @@ function Users() {
     <${Notice} msg=${msg} />
     <${Problem} error=${users.error} onRetry=${users.reload} />
     ${users.data === undefined && !users.error ? html`<${Loading} />` : rows.length === 0 ? html`<p class="empty">${t('usr.none')}</p>`
-      : html`<table class="grid clip" data-test="user-list">
+      : html`<table class="grid" data-test="user-list">
         <thead><tr><th>${t('usr.name')}</th><th>${t('usr.display')}</th><th>${t('usr.role')}</th><th>${t('usr.state')}</th>
           <th>${t('usr.created')}</th><th>${t('usr.last')}</th><th></th></tr></thead>
         <tbody>${rows.map((u) => html`<tr key=${u.name} class=${u.disabled ? 'disabled' : ''} data-test="user-row" data-name=${u.name}>
@@ -223,7 +223,7 @@ function Tokens() {
     <${Notice} msg=${msg} />
     <${Problem} error=${tokens.error} onRetry=${tokens.reload} />
     ${tokens.data === undefined && !tokens.error ? html`<${Loading} />` : rows.length === 0 ? html`<p class="empty">${t('tok.none')}</p>`
-      : html`<table class="grid clip" data-test="token-list">
+      : html`<table class="grid" data-test="token-list">
         <thead><tr><th>${t('tok.id')}</th><th>${t('tok.name')}</th><th>${t('usr.role')}</th><th>${t('usr.created')}</th>
           <th>${t('tok.createdBy')}</th><th>${t('tok.lastUsed')}</th><th>${t('usr.state')}</th><th></th></tr></thead>
         <tbody>${rows.map((x) => html`<tr key=${x.id} data-test="token-row" data-id=${x.id}>

@@ -107,7 +107,7 @@ function CampaignList() {
     <${Problem} error=${list.error} onRetry=${list.reload} />
     ${list.data === undefined && !list.error ? html`<${Loading} />` : rows.length === 0
       ? html`<p class="empty" data-test="camp-empty">${t('camp.none')}</p>`
-      : html`<table class="grid clip" data-test="campaigns">
+      : html`<table class="grid" data-test="campaigns">
         <thead><tr><th>${t('camp.id')}</th><th>${t('camp.name')}</th><th class="num">${t('camp.face')}</th><th class="num">${t('camp.uses')}</th>
           <th>${t('camp.validity')}</th><th>${t('camp.scope')}</th><th>${t('camp.offline')}</th>
           ${rows.some((c) => c.codes !== undefined) ? html`<th class="num">${t('camp.codes')}</th>` : ''}</tr></thead>

@@ -95,7 +95,7 @@ export function Reports() {
     ${rep.data === undefined && !rep.error ? html`<${Loading} />` : rows.length === 0
       ? html`<p class="empty" data-test="rep-empty">${t('rep.none')}</p>`
       : html`<p class="muted small">${t('rep.rows', num(rows.length))}</p>
-      <div class="scroll"><table class="grid clip report" data-test="report">
+      <div class="scroll"><table class="grid report" data-test="report">
         <thead><tr><th>${t('rep.day')}</th><th>${t('store')}</th><th>${t('campaign')}</th>
           <th class="num">${t('rep.redemptions')}</th><th class="num">${t('rep.voids')}</th><th class="num">${t('rep.uses')}</th>
           <th class="num">${t('rep.value')}</th><th class="num">${t('rep.online')}</th><th class="num">${t('rep.offline')}</th><th>${t('rep.lock')}</th></tr></thead>

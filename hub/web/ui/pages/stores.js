@@ -96,7 +96,7 @@ function StoreList() {
     ${stores.data === undefined && !stores.error ? html`<${Loading} />` : all.length === 0
       ? html`<p class="empty" data-test="st-empty">${t('st.none')}</p>`
       : html`<p class="muted small">${t('st.shown', num(rows.length), num(all.length))}</p>
-      <table class="grid clip" data-test="stores">
+      <table class="grid" data-test="stores">
         <thead><tr><th>${t('st.id')}</th><th>${t('st.name')}</th><th>${t('st.region')}</th><th>${t('st.tz')}</th>
           <th class="num">${t('st.terms')}</th>${isAdmin(me) ? html`<th></th>` : ''}</tr></thead>
         <tbody>${rows.map((s) => {
@@ -177,7 +177,7 @@ function StorePage({ id }) {
     <${Problem} error=${terms.load.error} onRetry=${terms.load.reload} />
     ${terms.load.data === undefined && !terms.load.error ? html`<${Loading} />` : rows.length === 0
       ? html`<p class="empty" data-test="tm-empty">${t('tm.none')}</p>`
-      : html`<table class="grid clip" data-test="terminals">
+      : html`<table class="grid" data-test="terminals">
         <thead><tr><th>${t('terminal')}</th><th>${t('tm.online')}</th><th>${t('tm.seen')}</th><th>${t('tm.app')}</th>
           <th>${t('tm.proto')}</th><th class="num">${t('tm.outbox')}</th><th>${t('tm.offAge')}</th><th>${t('tm.skew')}</th>
           <th>${t('tm.status')}</th>${isAdmin(me) ? html`<th></th>` : ''}</tr></thead>

@@ -80,6 +80,9 @@ func (h *Hub) Issue(ctx context.Context, campaign string, req IssueRequest, fn f
 	if from.IsZero() {
 		from = camp.ValidFrom
 	}
+	if from.IsZero() && req.Format == protocol.FormatSigned {
+		from = h.now().UTC().Truncate(time.Second) // a signed code carries its window: valid from its issuance
+	}
 	if until.IsZero() {
 		until = camp.ValidUntil
 	}

@@ -156,3 +156,21 @@ func TestIssueSignedNeedsValidUntil(t *testing.T) {
 		t.Errorf("issue signed codes without an end of validity: %v, want invalid naming valid_until", err)
 	}
 }
+
+// A campaign with an end of validity but no start issues signed codes
+// valid from their issuance (the hub's clock), not from the year 1.
+func TestIssueSignedFromNow(t *testing.T) {
+	c := newChain(t, hub.Config{})
+	c.f.Campaign("from-now", 1, func(cp *protocol.Campaign) { cp.ValidFrom = time.Time{} })
+	codes := issue(t, c.f.Hub, "from-now", hub.IssueRequest{Count: 1, Format: protocol.FormatSigned})
+	sc, err := protocol.ParseSigned(codes[0].Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := c.f.Hub.Now().UTC().Truncate(time.Second); !sc.ValidFrom.Equal(want) {
+		t.Errorf("signed code valid from %s, want its issuance %s", sc.ValidFrom, want)
+	}
+	if info := c.code(t, codes[0].ID); !info.ValidFrom.Equal(sc.ValidFrom) {
+		t.Errorf("the ledger's valid_from %s, the code's %s", info.ValidFrom, sc.ValidFrom)
+	}
+}

@@ -308,6 +308,9 @@ func TestClaims(t *testing.T) {
 		tm.start()
 		tm.waitSynced()
 		h.ledger.holdClaims.Store(true) // the hub does not answer claims
+		// Counted before the claim: the probe may leave as soon as the
+		// claim times out, before this goroutine runs again.
+		feeds := h.Hub.Stats().FeedPages.Load()
 		d := tm.redeem(h.secret(ids[0]))
 		if !d.Accepted() || d.Mode != protocol.ModeOffline {
 			t.Fatalf("unanswered claim: %s (%s) mode %s, want accepted offline", d.Reason, d.Detail, d.Mode)
@@ -315,7 +318,6 @@ func TestClaims(t *testing.T) {
 		if tm.eng.Online() {
 			t.Fatal("the engine is still online after a claim timeout")
 		}
-		feeds := h.Hub.Stats().FeedPages.Load()
 		h.ledger.holdClaims.Store(false)
 		eventually(t, "the probe brings the engine back online", func() (bool, string) {
 			return tm.eng.Online(), tm.link.Status().Describe()

@@ -10,6 +10,7 @@ import { get } from '../api.js';
 import { t, add, yuan, num, span, goDuration } from '../i18n.js';
 import { useLive, useBatch } from '../live.js';
 import { Link, Problem, Loading, useMe } from '../ui.js';
+import { useCatalog, campaignName } from '../catalog.js';
 
 add({
   en: {
@@ -18,7 +19,7 @@ add({
     'ov.terminalsSub': '{0} offline', 'ov.hours': 'By hour (store local time)', 'ov.top': 'Top campaigns',
     'ov.stores': 'Stores', 'ov.offline': 'Stores with terminals offline', 'ov.allOnline': 'Every terminal is online.',
     'ov.filter': 'Find a store', 'ov.netValue': 'Net value', 'ov.updated': 'updated {0}', 'ov.none': 'No redemptions yet today.',
-    'ov.offlineFor': 'offline {0}', 'ov.storesShown': '{0} of {1} stores', 'ov.chartCount': 'redemptions', 'ov.chartValue': 'value ¥',
+    'ov.offlineFor': 'offline {0}', 'ov.storesShown': '{0} of {1} stores', 'ov.chartCount': 'redemptions', 'ov.chartValue': 'value ¥', 'ov.chartHour': 'Hour',
     'ov.day': 'Day {0}',
   },
   'zh-CN': {
@@ -27,7 +28,7 @@ add({
     'ov.terminalsSub': '{0} 台离线', 'ov.hours': '按小时（门店当地时间）', 'ov.top': '热门活动',
     'ov.stores': '门店', 'ov.offline': '有终端离线的门店', 'ov.allOnline': '所有终端均在线。',
     'ov.filter': '查找门店', 'ov.netValue': '净金额', 'ov.updated': '更新于 {0}', 'ov.none': '今天还没有核销。',
-    'ov.offlineFor': '离线 {0}', 'ov.storesShown': '{0}/{1} 家门店', 'ov.chartCount': '笔数', 'ov.chartValue': '金额 ¥',
+    'ov.offlineFor': '离线 {0}', 'ov.storesShown': '{0}/{1} 家门店', 'ov.chartCount': '笔数', 'ov.chartValue': '金额 ¥', 'ov.chartHour': '小时',
     'ov.day': '营业日 {0}',
   },
 });
@@ -67,6 +68,7 @@ function addCounts(c, r, sign) {
 
 export function Overview() {
   const me = useMe();
+  const cat = useCatalog();
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   const [filter, setFilter] = useState('');
@@ -137,7 +139,7 @@ export function Overview() {
       <section class="card"><h3>${t('ov.top')}</h3>
         ${data.campaigns.length === 0 ? html`<p class="muted">${t('ov.none')}</p>` : html`
         <table class="grid" data-test="top-campaigns"><tbody>${data.campaigns.map((c) => html`<tr key=${c.id}>
-          <td>${c.name || c.id}</td><td class="num">${num(c.redemptions)}</td><td class="num">${yuan(c.value)}</td>
+          <td>${c.name || campaignName(cat, c.id)}</td><td class="num">${num(c.redemptions)}</td><td class="num">${yuan(c.value)}</td>
           <td class="bars"><span style=${{ width: Math.max(2, (80 * c.value) / maxCamp) + 'px' }}></span></td></tr>`)}</tbody></table>`}
       </section>
     </div>
@@ -192,7 +194,7 @@ function HourChart({ hours }) {
         v: { range: (u, lo, hi) => [0, Math.max(10, hi * 1.15)] } },
       axes: [{ values: (u, v) => v.map((x) => (Number.isInteger(x) ? x + ':00' : '')), space: 40 },
         { scale: 'n', label: t('ov.chartCount') }, { scale: 'v', side: 1, label: t('ov.chartValue'), grid: { show: false } }],
-      series: [{}, { label: t('ov.chartCount'), scale: 'n', fill: 'rgba(28,95,184,.55)', stroke: '#1c5fb8',
+      series: [{ label: t('ov.chartHour'), value: (u, v) => (v == null ? '--' : v + ':00') }, { label: t('ov.chartCount'), scale: 'n', fill: 'rgba(28,95,184,.55)', stroke: '#1c5fb8',
         paths: uPlot.paths.bars({ size: [0.7, 40] }) },
       { label: t('ov.chartValue'), scale: 'v', stroke: '#c8102e', width: 2 }],
       legend: { show: true }, cursor: { drag: { x: false, y: false } },

@@ -113,8 +113,17 @@ func (t *txn) AddChanges(cs ...hub.Change) ([]uint64, error) {
 }
 
 func (t *txn) Locks(store string) ([]protocol.SettlementLock, error) {
+	out, err := t.locks(qLocks, store)
+	if err != nil {
+		return nil, fmt.Errorf("locks of %s: %w", store, err)
+	}
+	return out, nil
+}
+
+// locks reads the settlement locks query q selects.
+func (t *txn) locks(q string, args ...any) ([]protocol.SettlementLock, error) {
 	var out []protocol.SettlementLock
-	err := t.rows(qLocks, []any{store}, func(r scanner) error {
+	err := t.rows(q, args, func(r scanner) error {
 		var l protocol.SettlementLock
 		var at int64
 		if err := r.Scan(&l.Store, &l.Day, &at); err != nil {
@@ -124,10 +133,7 @@ func (t *txn) Locks(store string) ([]protocol.SettlementLock, error) {
 		out = append(out, l)
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("locks of %s: %w", store, err)
-	}
-	return out, nil
+	return out, err
 }
 
 func (t *txn) Locked(store, day string) (bool, error) {

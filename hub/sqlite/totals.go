@@ -131,17 +131,7 @@ func (t *txn) Totals(f hub.TotalsFilter) ([]hub.Totals, error) {
 }
 
 func (t *txn) LocksBetween(store, from, to string) ([]protocol.SettlementLock, error) {
-	var out []protocol.SettlementLock
-	err := t.rows(qLocksBetween, []any{store, from, to}, func(r scanner) error {
-		var l protocol.SettlementLock
-		var at int64
-		if err := r.Scan(&l.Store, &l.Day, &at); err != nil {
-			return err
-		}
-		l.At = fromMicros(at)
-		out = append(out, l)
-		return nil
-	})
+	out, err := t.locks(qLocksBetween, store, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("locks of %q from %q to %q: %w", store, from, to, err)
 	}

@@ -62,7 +62,10 @@ export function useLive(kind, fn, deps) {
 // useStatus is the stream's state: connecting, live or down.
 export function useStatus() {
   const [s, set] = useState(status);
-  useEffect(() => on('status', set), []);
+  useEffect(() => {
+    set(status); // it may have changed between the render and this effect
+    return on('status', set);
+  }, []);
   return s;
 }
 

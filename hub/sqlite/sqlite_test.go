@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -413,5 +415,57 @@ func TestTxLost(t *testing.T) {
 	}
 	if err := s.Update(ctx, func(tx hub.Tx) error { return tx.SetMeta("next", []byte("z")) }); err != nil {
 		t.Errorf("the next Update: %v", err)
+	}
+}
+
+// A ledger at version 4 (hourly totals, no daily roll-up) gets its daily
+// roll-up filled from the hourly one when migrated.
+func TestMigrateDailyTotals(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hub.db")
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := []string{schemaMigrations}
+	for _, m := range ms[:4] {
+		qs = append(qs, m.body, fmt.Sprintf("INSERT INTO schema_migrations (version, name, applied) VALUES (%d, '%s', 0)", m.version, m.name))
+	}
+	qs = append(qs, `INSERT INTO totals (day, store, campaign, hour, mode, redemptions, voids, uses, value) VALUES
+		('2026-03-14', 'S-1', 'C-1', 9, 'online', 2, 0, 2, 5000), ('2026-03-14', 'S-1', 'C-1', 17, 'online', 1, 1, 0, 0),
+		('2026-03-14', 'S-1', 'C-1', 17, 'offline', 1, 0, 1, 2500), ('2026-03-15', 'S-2', 'C-1', 0, 'online', 1, 0, 1, 2500)`)
+	for _, q := range qs {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%.40s…: %v", q, err)
+		}
+	}
+	db.Close()
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatalf("open a version 4 ledger: %v", err)
+	}
+	defer s.Close()
+	var got []hub.Totals
+	err = s.View(ctx, func(r hub.Reader) error {
+		got, err = r.Totals(hub.TotalsFilter{Daily: true})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(day, store, mode string) hub.TotalsKey {
+		return hub.TotalsKey{Day: day, Store: store, Campaign: "C-1", Hour: -1, Mode: protocol.Mode(mode)}
+	}
+	want := []hub.Totals{
+		{TotalsKey: key("2026-03-14", "S-1", "offline"), Redemptions: 1, Uses: 1, Value: 2500},
+		{TotalsKey: key("2026-03-14", "S-1", "online"), Redemptions: 3, Voids: 1, Uses: 2, Value: 5000},
+		{TotalsKey: key("2026-03-15", "S-2", "online"), Redemptions: 1, Uses: 1, Value: 2500},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("daily totals after migrating:\n got %+v\nwant %+v", got, want)
 	}
 }

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -13,31 +12,37 @@ var (
 	// qAddTotals adds n rows in one statement, for each n of
 	// insertChunks: a row whose key exists is added to, a new key
 	// inserted.
-	qAddTotals   = upsertChunks()
-	qClearTotals = wq(`DELETE FROM totals`)
+	qAddTotals      = upsertChunks("totals", "day, store, campaign, hour, mode")
+	qAddTotalsDaily = upsertChunks("totals_daily", "day, store, campaign, mode")
+	qClearTotals    = wq(`DELETE FROM totals`)
+	qClearDaily     = wq(`DELETE FROM totals_daily`)
 
 	qLocksBetween = rq(`SELECT store, day, at FROM locks WHERE (?1 = '' OR store = ?1) AND (?2 = '' OR day >= ?2)
 		AND (?3 = '' OR day <= ?3) ORDER BY store, day`)
 	spAddTotals = newSavepoint("add_totals")
 )
 
-func upsertChunks() map[int]string {
-	const group = "(?,?,?,?,?,?,?,?,?)"
+// upsertChunks makes the statements that add rows of key columns and the
+// four counts to table.
+func upsertChunks(table, key string) map[int]string {
+	cols := strings.Count(key, ",") + 1 + 4
+	group := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
 	qs := map[int]string{}
 	for _, n := range insertChunks {
-		qs[n] = wq(`INSERT INTO totals (day, store, campaign, hour, mode, redemptions, voids, uses, value) VALUES ` +
+		qs[n] = wq(`INSERT INTO ` + table + ` (` + key + `, redemptions, voids, uses, value) VALUES ` +
 			strings.TrimSuffix(strings.Repeat(group+",", n), ",") +
-			` ON CONFLICT (day, store, campaign, hour, mode) DO UPDATE SET
+			` ON CONFLICT (` + key + `) DO UPDATE SET
 			redemptions = redemptions + excluded.redemptions, voids = voids + excluded.voids,
 			uses = uses + excluded.uses, value = value + excluded.value`)
 	}
 	return qs
 }
 
-// AddTotals adds ts to the roll-up in as few statements as insertChunks
-// allow, inside a savepoint when it takes more than one.
+// AddTotals adds ts to the roll-up and their sums over the hours to the
+// daily roll-up, in as few statements as insertChunks allow, inside a
+// savepoint when it takes more than one.
 func (t *txn) AddTotals(ts ...hub.Totals) error {
-	return t.inChunks(spAddTotals, len(ts), func(i, n int) error {
+	err := t.inChunks(spAddTotals, len(ts), func(i, n int) error {
 		args := make([]any, 0, 9*n)
 		for _, r := range ts[i : i+n] {
 			args = append(args, r.Day, r.Store, r.Campaign, r.Hour, string(r.Mode), r.Redemptions, r.Voids, r.Uses, r.Value)
@@ -47,18 +52,56 @@ func (t *txn) AddTotals(ts ...hub.Totals) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	daily := dailySums(ts)
+	return t.inChunks(spAddTotals, len(daily), func(i, n int) error {
+		args := make([]any, 0, 8*n)
+		for _, r := range daily[i : i+n] {
+			args = append(args, r.Day, r.Store, r.Campaign, string(r.Mode), r.Redemptions, r.Voids, r.Uses, r.Value)
+		}
+		if err := t.insert(qAddTotalsDaily[n], args...); err != nil {
+			return fmt.Errorf("add daily totals %s %s: %w", daily[i].Day, daily[i].Store, err)
+		}
+		return nil
+	})
+}
+
+// dailySums sums ts over the hours, one row per day, store, campaign and
+// mode, in the order they first appear.
+func dailySums(ts []hub.Totals) []hub.Totals {
+	var out []hub.Totals
+	at := map[hub.TotalsKey]int{}
+	for _, r := range ts {
+		k := r.TotalsKey
+		k.Hour = -1
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, hub.Totals{TotalsKey: k})
+		}
+		out[i].Redemptions += r.Redemptions
+		out[i].Voids += r.Voids
+		out[i].Uses += r.Uses
+		out[i].Value += r.Value
+	}
+	return out
 }
 
 func (t *txn) ClearTotals() error {
-	if _, err := t.exec(qClearTotals); err != nil {
-		return fmt.Errorf("clear totals: %w", err)
+	for _, q := range []string{qClearTotals, qClearDaily} {
+		if _, err := t.exec(q); err != nil {
+			return fmt.Errorf("clear totals: %w", err)
+		}
 	}
 	return nil
 }
 
-// Totals builds its query from the fields f sets. Daily sums the hours in
-// SQL along the primary key's order (day, store, campaign), one sum per
-// mode, so a month's report reads one row per day, store and campaign.
+// Totals builds its query from the fields f sets. Daily reads the daily
+// roll-up, so a month's report reads one row per day, store, campaign and
+// mode instead of summing up to 24 hours of each.
 func (t *txn) Totals(f hub.TotalsFilter) ([]hub.Totals, error) {
 	var where []string
 	var args []any
@@ -81,29 +124,16 @@ func (t *txn) Totals(f hub.TotalsFilter) ([]hub.Totals, error) {
 	}
 	var out []hub.Totals
 	if f.Daily {
-		const on, off = "mode = 'online'", "mode <> 'online'"
-		sums := func(c string) string {
-			return fmt.Sprintf("sum(CASE WHEN %[1]s THEN redemptions END), sum(CASE WHEN %[1]s THEN voids END), "+
-				"sum(CASE WHEN %[1]s THEN uses END), sum(CASE WHEN %[1]s THEN value END)", c)
-		}
-		q := "SELECT day, store, campaign, " + sums(on) + ", " + sums(off) + " FROM totals" + cond +
-			" GROUP BY day, store, campaign ORDER BY day, store, campaign"
+		q := "SELECT day, store, campaign, mode, redemptions, voids, uses, value FROM totals_daily" + cond +
+			" ORDER BY day, store, campaign, mode"
 		err := t.rows(q, args, func(r scanner) error {
-			var k hub.TotalsKey
-			var n [8]sql.NullInt64
-			if err := r.Scan(&k.Day, &k.Store, &k.Campaign, &n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], &n[7]); err != nil {
+			row := hub.Totals{TotalsKey: hub.TotalsKey{Hour: -1}}
+			var mode string
+			if err := r.Scan(&row.Day, &row.Store, &row.Campaign, &mode, &row.Redemptions, &row.Voids, &row.Uses, &row.Value); err != nil {
 				return err
 			}
-			k.Hour = -1
-			for i, mode := range []protocol.Mode{protocol.ModeOffline, protocol.ModeOnline} {
-				m := n[4-4*i:][:4] // offline: n[4:8], online: n[0:4]
-				if !m[0].Valid {
-					continue
-				}
-				k.Mode = mode
-				out = append(out, hub.Totals{TotalsKey: k, Redemptions: m[0].Int64, Voids: m[1].Int64,
-					Uses: m[2].Int64, Value: m[3].Int64})
-			}
+			row.Mode = protocol.Mode(mode)
+			out = append(out, row)
 			return nil
 		})
 		if err != nil {

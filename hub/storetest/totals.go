@@ -99,8 +99,11 @@ func testTotalsClearAndRollback(t *testing.T, s hub.Store) {
 	isErr(t, "failed update", err, errBoom)
 	same(t, "after a rolled-back add", readTotals(t, s, hub.TotalsFilter{}),
 		[]hub.Totals{row("2026-03-14", "S-1", "C-1", 9, on, 1, 1, 0, 0)})
+	same(t, "daily after a rolled-back add", readTotals(t, s, hub.TotalsFilter{Daily: true}),
+		[]hub.Totals{row("2026-03-14", "S-1", "C-1", -1, on, 1, 1, 0, 0)})
 	update(t, s, func(tx hub.Tx) error { return tx.ClearTotals() })
 	same(t, "after clear", len(readTotals(t, s, hub.TotalsFilter{})), 0)
+	same(t, "daily after clear", len(readTotals(t, s, hub.TotalsFilter{Daily: true})), 0)
 	update(t, s, func(tx hub.Tx) error { return tx.ClearTotals() }) // nothing to clear: no error
 }
 
@@ -121,6 +124,15 @@ func testTotalsMany(t *testing.T, s hub.Store) {
 		want := rows[i]
 		want.Redemptions, want.Uses, want.Value = 2, 2, 2*want.Value
 		same(t, fmt.Sprintf("row %d", i), r, want)
+	}
+	daily := readTotals(t, s, hub.TotalsFilter{Daily: true})
+	if len(daily) != len(rows) {
+		t.Fatalf("%d daily rows, want %d", len(daily), len(rows))
+	}
+	for i, r := range daily {
+		want := rows[i]
+		want.Hour, want.Redemptions, want.Uses, want.Value = -1, 2, 2, 2*want.Value
+		same(t, fmt.Sprintf("daily row %d", i), r, want)
 	}
 }
 

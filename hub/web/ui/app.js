@@ -31,6 +31,12 @@ function pageFor(path) {
   return pages.find((p) => path === p.path || path.startsWith(p.path + '/'));
 }
 
+// decodePath reads a path segment; a malformed escape (/codes/100%) is
+// shown as typed instead of breaking the page.
+function decodePath(s) {
+  try { return decodeURIComponent(s); } catch (e) { return s; }
+}
+
 function Frame({ me }) {
   const path = useRoute();
   const status = live.useStatus();
@@ -55,7 +61,7 @@ function Frame({ me }) {
         <button class="link" type="submit" data-test="signout">${t('signout')}</button></form>
     </header>
     <main>${page && visible.includes(page)
-      ? html`<${page.view} key=${lang} sub=${decodeURIComponent(sub)} />`
+      ? html`<${page.view} key=${lang} sub=${decodePath(sub)} />`
       : html`<p class="muted">${t('notfound')}</p>`}</main>`;
 }
 

@@ -1,14 +1,16 @@
 // One EventSource to /api/v1/stream for the whole app. Pages subscribe to
-// redemption, alert and presence events, and to reset (the hub dropped
-// events for this page: read the lists again) and open (connected again
-// after a cut: read the lists again too, since there is no replay).
+// redemption, alert and presence events, and to reset: read the lists
+// again. Reset comes when the hub dropped events for this page, and at
+// every open of the stream (there is no replay: what happened while it
+// was cut, or before it first opened, is only in the lists).
 
-import { useEffect, useState } from './vendor/lib.js';
+import { useEffect, useRef, useState } from './vendor/lib.js';
+import { get } from './api.js';
 
 const handlers = { redemption: new Set(), alert: new Set(), presence: new Set(), reset: new Set(), status: new Set() };
 let source = null;
 let status = 'connecting';
-let everOpen = false;
+let backoff = 3000; // before opening a stream the hub refused (it closes for good)
 export const counts = { redemption: 0, alert: 0, presence: 0, reset: 0 };
 
 function setStatus(s) {
@@ -26,15 +28,28 @@ function dispatch(kind, data) {
 
 export function start() {
   if (source) return;
-  source = new EventSource('/api/v1/stream');
-  source.onopen = () => {
+  const es = new EventSource('/api/v1/stream');
+  source = es;
+  es.onopen = () => {
+    backoff = 3000;
     setStatus('live');
-    if (everOpen) dispatch('reset', { missed: -1 }); // a reconnect: the gap is unknown
-    everOpen = true;
+    dispatch('reset', { missed: -1 }); // the gap before this open is unknown
   };
-  source.onerror = () => setStatus(source.readyState === EventSource.CLOSED ? 'down' : 'connecting');
+  es.onerror = () => {
+    if (es.readyState !== EventSource.CLOSED) {
+      setStatus('connecting'); // the browser retries by itself
+      return;
+    }
+    // A refusal (503 while the hub stops, a proxy's 502, 401 once signed
+    // out) closes an EventSource for good: open a new one later, after
+    // asking who we are, so a lost session goes to the sign-in page.
+    setStatus('down');
+    if (source === es) source = null;
+    setTimeout(() => get('/api/v1/me').then(start, (e) => { if (e.status !== 401) start(); }), backoff);
+    backoff = Math.min(2 * backoff, 30000);
+  };
   for (const kind of ['redemption', 'alert', 'presence', 'reset']) {
-    source.addEventListener(kind, (e) => {
+    es.addEventListener(kind, (e) => {
       let data;
       try { data = JSON.parse(e.data); } catch (err) { console.warn('live: bad ' + kind + ' data', err); return; }
       dispatch(kind, data);
@@ -54,9 +69,13 @@ export function on(kind, fn) {
   return () => handlers[kind].delete(fn);
 }
 
-// useLive subscribes a component to kind for its lifetime.
-export function useLive(kind, fn, deps) {
-  useEffect(() => on(kind, fn), deps || []);
+// useLive subscribes a component to kind for its lifetime, once: each
+// event goes to the fn of the latest render, so no event falls between an
+// old subscription and a new one.
+export function useLive(kind, fn) {
+  const latest = useRef(fn);
+  latest.current = fn;
+  useEffect(() => on(kind, (d) => latest.current(d)), [kind]);
 }
 
 // useStatus is the stream's state: connecting, live or down.

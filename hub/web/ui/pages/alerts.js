@@ -39,23 +39,45 @@ add({
 });
 
 // useOpenAlerts counts the open alerts the signed-in person sees, live.
+// What the stream told while the list was being read is laid over it:
+// the stream's copy of an alert is its newest.
 export function useOpenAlerts(me) {
   const [n, set] = useState(0);
-  const open = useRef(new Set());
   useEffect(() => {
-    const load = () => get('/api/v1/alerts?open=true&limit=10000').then((list) => {
-      open.current = new Set(list.map((a) => a.id));
-      set(open.current.size);
-    }, (e) => console.warn('open alerts:', e.message));
+    let open = new Set();
+    let since = new Map(); // alert id → acknowledged, from the stream since the read began
+    let gen = 0;
+    const load = () => {
+      const g = ++gen;
+      since = new Map();
+      get('/api/v1/alerts?open=true&limit=10000').then((list) => {
+        if (g !== gen) return;
+        open = new Set(list.map((a) => a.id));
+        for (const [id, acked] of since) if (acked) open.delete(id); else open.add(id);
+        set(open.size);
+      }, (e) => console.warn('open alerts:', e.message));
+    };
     load();
     const offA = on('alert', (a) => {
-      if (a.acked_at) open.current.delete(a.id); else open.current.add(a.id);
-      set(open.current.size);
+      since.set(a.id, !!a.acked_at);
+      if (a.acked_at) open.delete(a.id); else open.add(a.id);
+      set(open.size);
     });
     const offR = on('reset', load);
     return () => { offA(); offR(); };
   }, [me.name]);
   return n;
+}
+
+// overlay lays the alerts the stream sent (by id, newest copy) over a
+// list read from the API, keeps what the view shows, newest first, at most
+// 500.
+function overlay(list, streamed, onlyOpen, kind) {
+  const byID = new Map(list.map((a) => [a.id, a]));
+  for (const a of streamed.values()) {
+    if (!kind || a.kind === kind) byID.set(a.id, a);
+  }
+  return [...byID.values()].filter((a) => !(onlyOpen && a.acked_at)).sort((x, y) => y.id - x.id).slice(0, 500);
 }
 
 export function Alerts() {
@@ -66,19 +88,22 @@ export function Alerts() {
   const [acking, setAcking] = useState(null);
   const [msg, setMsg] = useState(null);
   const fresh = useRef(new Set());
+  const streamed = useRef(new Map()); // alerts the stream sent since the page opened (or the last reset), by id
   const list = useLoad(() => get('/api/v1/alerts' + query({ open: onlyOpen ? 'true' : '', kind, limit: 500 })), [onlyOpen, kind]);
   const [rows, setRows] = useState([]);
-  useEffect(() => { if (list.data) setRows(list.data); }, [list.data]);
+  useEffect(() => { if (list.data) setRows(overlay(list.data, streamed.current, onlyOpen, kind)); }, [list.data]);
   useLive('alert', (a) => {
+    streamed.current.set(a.id, a);
+    if (streamed.current.size > 1000) streamed.current.delete(streamed.current.keys().next().value);
     if (kind && a.kind !== kind) return;
+    if (fresh.current.size > 1000) fresh.current = new Set();
     fresh.current.add(a.id);
-    setRows((cur) => {
-      const rest = cur.filter((x) => x.id !== a.id);
-      if (onlyOpen && a.acked_at) return rest;
-      return [a, ...rest].sort((x, y) => y.id - x.id);
-    });
-  }, [onlyOpen, kind]);
-  useLive('reset', () => list.reload(), [onlyOpen, kind]);
+    setRows((cur) => overlay(cur, new Map([[a.id, a]]), onlyOpen, kind));
+  });
+  useLive('reset', () => {
+    streamed.current = new Map(); // the list read now is newer than what the stream sent before
+    list.reload();
+  });
 
   return html`
     <div class="bar">

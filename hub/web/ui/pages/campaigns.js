@@ -325,6 +325,18 @@ async function issue(campaign, body, csrf, onCode) {
   line(buf + dec.decode());
 }
 
+// kept holds each campaign's last issued batch until the operator forgets
+// it: the hub cannot show issued codes again, so leaving the page,
+// switching language or opening another campaign must not lose them.
+// Closing or reloading the tab is asked about (beforeunload).
+const kept = new Map();
+window.addEventListener('beforeunload', (e) => {
+  if (kept.size > 0) {
+    e.preventDefault();
+    e.returnValue = '';
+  }
+});
+
 function IssuePanel({ campaign }) {
   const me = useMe();
   const [count, setCount] = useState('10');
@@ -336,7 +348,11 @@ function IssuePanel({ campaign }) {
   const [until, setUntil] = useState(() => localInput(campaign.valid_until));
   const [busy, setBusy] = useState(null); // codes received so far while issuing
   const [err, setErr] = useState(null);
-  const [batch, setBatch] = useState(null); // {codes, format, order, partial}
+  const [batch, setBatchState] = useState(() => kept.get(campaign.id) || null); // {codes, format, order, partial}
+  const setBatch = (b) => {
+    if (b) kept.set(campaign.id, b); else kept.delete(campaign.id);
+    setBatchState(b);
+  };
   const [printing, setPrinting] = useState(false);
   const [forgetting, setForgetting] = useState(false);
   const running = useRef(false);

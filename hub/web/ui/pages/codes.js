@@ -61,7 +61,7 @@ export function Codes({ sub }) {
     if (sub && (!state.info || state.info.id !== sub)) look(sub, true);
     if (input.current) input.current.focus();
   }, [sub]);
-  useLive('redemption', (r) => { if (state.info && r.code === state.info.id) look(state.info.id, true); }, [state.info]);
+  useLive('redemption', (r) => { if (state.info && r.code === state.info.id) look(state.info.id, true); });
   return html`
     <div class="bar"><h2>${t('codes.title')}</h2></div>
     <form class="bar" onSubmit=${(e) => { e.preventDefault(); look(q); }}>
@@ -112,7 +112,7 @@ function CodeView({ info, onChange }) {
       <h4>${t('codes.life')}</h4>
       <ol class="life" data-test="life">${life.map((r, i) => html`<${Step} key=${i} r=${r} info=${info} cat=${cat} />`)}</ol>
       ${info.redemptions.length === 0 ? html`<p class="muted">${t('codes.never')}</p>` : ''}
-      ${info.elsewhere ? html`<p class="muted" data-test="elsewhere">${t('codes.elsewhere', info.elsewhere)}</p>` : ''}
+      ${info.redemptions_elsewhere ? html`<p class="muted" data-test="elsewhere">${t('codes.elsewhere', info.redemptions_elsewhere)}</p>` : ''}
     </section>
     ${action && html`<${ActionDialog} action=${action} info=${info} onClose=${() => setAction(null)} onDone=${(next) => {
       setAction(null);

@@ -34,37 +34,57 @@ export function Feed() {
   const pausedRef = useRef(false);
   pausedRef.current = paused;
 
+  const newCount = useRef(0); // arrived while paused, held or not
   useLive('redemption', (r) => {
     if (r.kind !== 'redemption' && r.kind !== 'void') return;
     const id = r.terminal + ':' + r.seq;
     if (seen.current.has(id)) return; // a reset may repeat events
     seen.current.add(id);
     total.current++;
-    (pausedRef.current ? held.current : rows.current).unshift(r);
-    if (rows.current.length > keep) rows.current.length = keep;
+    if (pausedRef.current) {
+      newCount.current++;
+      held.current.unshift(r);
+      if (held.current.length > keep) held.current.length = keep; // the table shows no more
+    } else {
+      rows.current.unshift(r);
+      if (rows.current.length > keep) rows.current.length = keep;
+    }
     if (seen.current.size > 4 * keep) seen.current = new Set([...rows.current, ...held.current].map((x) => x.terminal + ':' + x.seq));
     mark();
   });
 
-  // The latest rows of the last 24 hours, under what arrives live (the
-  // stream is already subscribed, so nothing falls between the two).
+  // The latest rows of the last 24 hours, under what arrives live; read
+  // again at every reset (the stream opened again, or dropped events), and
+  // merged by terminal:seq, newest first by the hub's receipt.
   const [older, setOlder] = useState(null);
-  useEffect(() => {
+  const readLatest = () => {
     const since = new Date(Date.now() - 24 * 3600e3).toISOString();
     get('/api/v1/redemptions' + query({ order: 'newest', limit: keep, from: since })).then((list) => {
+      let added = 0;
       for (const r of list) {
         const id = r.terminal + ':' + r.seq;
-        if (seen.current.has(id) || rows.current.length >= keep) continue;
+        if (seen.current.has(id)) continue;
         seen.current.add(id);
-        rows.current.push(r);
+        (pausedRef.current ? held.current : rows.current).push(r);
+        added++;
+      }
+      if (added) {
+        for (const l of [rows.current, held.current]) {
+          l.sort((a, b) => (a.received < b.received ? 1 : a.received > b.received ? -1 : 0));
+          if (l.length > keep) l.length = keep;
+        }
       }
       setOlder(list.length);
+      mark();
     }, (e) => setOlder(e));
-  }, []);
+  };
+  useEffect(readLatest, []);
+  useLive('reset', readLatest);
 
   const resume = () => {
     rows.current = held.current.concat(rows.current).slice(0, keep);
     held.current = [];
+    newCount.current = 0;
     setPaused(false);
   };
   const f = filter.trim().toLowerCase();
@@ -76,7 +96,7 @@ export function Feed() {
       <input type="search" class="grow" placeholder=${t('feed.filter')} value=${filter}
         onInput=${(e) => setFilter(e.target.value)} data-test="feed-filter" />
       ${paused
-        ? html`<button onClick=${resume} data-test="feed-resume">${t('feed.resume', held.current.length)}</button>`
+        ? html`<button onClick=${resume} data-test="feed-resume">${t('feed.resume', newCount.current)}</button>`
         : html`<button onClick=${() => setPaused(true)} data-test="feed-pause">${t('feed.pause')}</button>`}
     </div>
     <p class="muted small">${t('feed.shown', shown.length, total.current)}${me.role === 'store_manager' ? ' · ' + storeName(cat, me.store) : ''}</p>
@@ -97,7 +117,7 @@ function feedRow(cache, cat, r) {
   let row = cache.get(id);
   if (!row) {
     row = html`<tr key=${r.terminal + ':' + r.seq} class=${r.kind === 'void' ? 'void' : ''} data-test="feed-row" data-code=${r.code}>
-        <td>${when(r.at)}</td><td>${storeName(cat, r.store)}</td><td>${r.terminal}</td><td>${r.cashier || ''}</td>
+        <td>${when(r.hub_at || r.at)}</td><td>${storeName(cat, r.store)}</td><td>${r.terminal}</td><td>${r.cashier || ''}</td>
         <td>${campaignName(cat, r.campaign)}</td>
         <td class="num">${r.kind === 'void' ? '−' : ''}${yuan(r.amount)}</td><td class="num">${r.uses || ''}</td>
         <td><${Badge} kind=${r.mode}>${t('mode.' + r.mode)}</${Badge}>${r.kind === 'void'

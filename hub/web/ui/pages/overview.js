@@ -72,24 +72,20 @@ export function Overview() {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   const [filter, setFilter] = useState('');
-  const seen = useRef(new Set());
   const mark = useBatch(500);
-  const refetch = useRef(0);
   const rows = useRef(new Map()); // store id → {v, row}: a row is drawn again only when its store changed
-  const load = () => get('/api/v1/overview').then((o) => {
-    seen.current = new Set();
-    rows.current = new Map();
-    setData(o);
-    setError(null);
-  }, setError);
-  const later = (ms) => { clearTimeout(refetch.current); refetch.current = setTimeout(load, ms); };
-  useEffect(() => { load(); const id = setInterval(load, 60000); return () => { clearInterval(id); clearTimeout(refetch.current); }; }, []);
-  useLive('redemption', (r) => {
-    if (!data || (r.kind !== 'redemption' && r.kind !== 'void')) return;
+  // The overview answer counts every event the hub received up to its at;
+  // the stream adds those received later, once each (events are keyed
+  // terminal:seq, and a reset may repeat ones already counted).
+  const live = useRef({ data: null, cutoff: 0, seen: new Set(), pending: [], gen: 0, timer: 0, due: 0 });
+  const apply = (r) => {
+    const L = live.current;
     const id = r.terminal + ':' + r.seq;
-    if (seen.current.has(id)) return;
-    seen.current.add(id);
-    const st = data.stores.find((s) => s.id === r.store);
+    if (L.seen.has(id) || Date.parse(r.received) <= L.cutoff) return;
+    if (L.seen.size > 20000) L.seen = new Set(); // the cutoff covers what is older than the last read
+    L.seen.add(id);
+    const data = L.data;
+    const st = data.stores.find((x) => x.id === r.store);
     if (!st) { later(1000); return; } // a store this page does not know yet
     const at = localClock(st.timezone)(r.hub_at || r.at);
     if (at.day !== st.day) return; // not today's business (a late offline event)
@@ -107,9 +103,47 @@ export function Overview() {
     if (data.campaigns.length > 10) data.campaigns.length = 10;
     st.v = (st.v || 0) + 1;
     mark();
-  }, [data]);
-  useLive('presence', () => later(2000), []);
-  useLive('reset', () => later(200), []);
+  };
+  const load = () => {
+    const L = live.current;
+    const g = ++L.gen;
+    return get('/api/v1/overview').then((o) => {
+      if (g !== L.gen) return; // a newer read is under way
+      L.data = o;
+      L.cutoff = Date.parse(o.at);
+      rows.current = new Map();
+      const held = L.pending;
+      L.pending = [];
+      for (const r of held) apply(r);
+      setData(o);
+      setError(null);
+    }, (e) => { if (g === L.gen) setError(e); });
+  };
+  // later reads the overview again within ms: an earlier read already
+  // planned stands, so a stream of presence changes cannot put it off.
+  const later = (ms) => {
+    const L = live.current;
+    const due = Date.now() + ms;
+    if (L.timer && L.due <= due) return;
+    clearTimeout(L.timer);
+    L.due = due;
+    L.timer = setTimeout(() => { L.timer = 0; load(); }, ms);
+  };
+  useEffect(() => {
+    load();
+    const id = setInterval(load, 60000);
+    return () => { clearInterval(id); clearTimeout(live.current.timer); };
+  }, []);
+  useLive('redemption', (r) => {
+    if (r.kind !== 'redemption' && r.kind !== 'void') return;
+    if (!live.current.data) { // applied when the first read lands
+      if (live.current.pending.length < 20000) live.current.pending.push(r);
+      return;
+    }
+    apply(r);
+  });
+  useLive('presence', () => later(2000));
+  useLive('reset', () => later(200));
 
   if (error && !data) return html`<${Problem} error=${error} onRetry=${load} />`;
   if (!data) return html`<${Loading} />`;

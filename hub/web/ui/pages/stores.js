@@ -53,14 +53,21 @@ export function Stores({ sub }) {
 
 // useTerminals is GET /api/v1/terminals kept current by presence events,
 // by terminal id; a reset or reconnect reads the list again.
+// Presence that arrives while the list is being read is laid over it (the
+// stream's copy of a terminal is its newest).
 function useTerminals() {
   const map = useRef(new Map());
+  const since = useRef(new Map()); // terminal id → presence from the stream since the read began
   const mark = useBatch(300);
-  const load = useLoad(() => get('/api/v1/terminals').then((list) => {
-    map.current = new Map(list.map((x) => [x.id, x]));
-    return map.current;
-  }), []);
-  useLive('presence', (x) => { map.current.set(x.id, x); mark(); });
+  const load = useLoad(() => {
+    since.current = new Map();
+    return get('/api/v1/terminals').then((list) => {
+      map.current = new Map(list.map((x) => [x.id, x]));
+      for (const [id, x] of since.current) map.current.set(id, x);
+      return map.current;
+    });
+  }, []);
+  useLive('presence', (x) => { map.current.set(x.id, x); since.current.set(x.id, x); mark(); });
   useLive('reset', () => load.reload());
   return { map: map.current, load };
 }

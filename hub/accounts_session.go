@@ -90,9 +90,18 @@ func (a *Accounts) dummyHash(ctx context.Context) (string, error) {
 // before anything is hashed.
 func (a *Accounts) check(ctx context.Context, name, pw string) (User, error) {
 	now := a.now()
-	if until, ok := a.locks.locked(name, now); ok {
+	// A try is reserved before hashing and settled after, so tries made
+	// at once count together: no more than LockAfter of them are ever
+	// checked in a run.
+	if until, ok := a.locks.begin(name, now, a.cfg.LockAfter, a.cfg.LockFor); !ok {
 		return User{}, &LockedError{Until: until}
 	}
+	settled := false
+	defer func() {
+		if !settled {
+			a.locks.done(name, a.now(), false, a.cfg.LockAfter, a.cfg.LockFor) // an error: counted as a wrong try
+		}
+	}()
 	var u User
 	err := a.h.store.View(ctx, func(r Reader) error {
 		var err error
@@ -113,11 +122,14 @@ func (a *Accounts) check(ctx context.Context, name, pw string) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("sign in %s: %w", name, err)
 	}
-	if !ok || !known || len(pw) > MaxPassword {
-		a.locks.fail(name, now, a.cfg.LockAfter, a.cfg.LockFor)
+	right := ok && known && len(pw) <= MaxPassword
+	settled = true
+	if until, ok := a.locks.done(name, a.now(), right, a.cfg.LockAfter, a.cfg.LockFor); !ok {
+		return User{}, &LockedError{Until: until} // locked by other tries while this one was checked
+	}
+	if !right {
 		return User{}, ErrBadSignIn
 	}
-	a.locks.clear(name)
 	if u.Disabled {
 		return User{}, ErrDisabled
 	}
@@ -250,27 +262,58 @@ type lockout struct {
 }
 
 type attempts struct {
-	n     int       // wrong passwords in a row
-	last  time.Time // the last one
-	until time.Time // locked until; zero: not locked
+	n       int       // wrong passwords in a row
+	last    time.Time // the last one
+	until   time.Time // locked until; zero: not locked
+	pending int       // tries begun and not yet settled
 }
 
-// locked reports whether name is locked at now, and until when.
-func (l *lockout) locked(name string, now time.Time) (time.Time, bool) {
+// begin reserves a try for name. It is refused while name is locked, and
+// when the tries already under way could complete a run of after wrong
+// passwords: then until is when to try again.
+func (l *lockout) begin(name string, now time.Time, after int, lockFor time.Duration) (until time.Time, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	a := l.m[name]
-	if a == nil || !now.Before(a.until) {
-		return time.Time{}, false
+	a := l.entry(name, now, lockFor)
+	if now.Before(a.until) {
+		return a.until, false
 	}
-	return a.until, true
+	if now.Sub(a.last) > lockFor {
+		a.n = 0 // an old run of failures is forgotten
+	}
+	if a.n+a.pending >= after {
+		return now.Add(lockFor), false
+	}
+	a.pending++
+	return time.Time{}, true
 }
 
-// fail counts a wrong password for name; the after-th in a row (each within
-// lockFor of the one before) locks it for lockFor.
-func (l *lockout) fail(name string, now time.Time, after int, lockFor time.Duration) {
+// done settles a try begin reserved. A wrong password counts toward the
+// lock; a right one ends the run of failures, unless other tries locked
+// name meanwhile: then it is refused too (ok false, and until when).
+func (l *lockout) done(name string, now time.Time, right bool, after int, lockFor time.Duration) (until time.Time, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	a := l.entry(name, now, lockFor)
+	if a.pending > 0 {
+		a.pending--
+	}
+	if !right {
+		l.failLocked(a, now, after, lockFor)
+		return time.Time{}, true
+	}
+	if now.Before(a.until) {
+		return a.until, false
+	}
+	a.n = 0
+	if a.pending == 0 {
+		delete(l.m, name)
+	}
+	return time.Time{}, true
+}
+
+// entry returns name's attempts, made when missing. Callers hold mu.
+func (l *lockout) entry(name string, now time.Time, lockFor time.Duration) *attempts {
 	a := l.m[name]
 	if a == nil {
 		if len(l.m) >= maxTracked {
@@ -279,6 +322,12 @@ func (l *lockout) fail(name string, now time.Time, after int, lockFor time.Durat
 		a = &attempts{}
 		l.m[name] = a
 	}
+	return a
+}
+
+// failLocked counts a wrong password: the after-th in a row (each within
+// lockFor of the one before) locks the name for lockFor. Callers hold mu.
+func (l *lockout) failLocked(a *attempts, now time.Time, after int, lockFor time.Duration) {
 	if now.Sub(a.last) > lockFor {
 		a.n = 0 // an old run of failures is forgotten
 	}
@@ -292,7 +341,7 @@ func (l *lockout) fail(name string, now time.Time, after int, lockFor time.Durat
 // evict drops stale names, or else one that is not locked. Callers hold mu.
 func (l *lockout) evict(now time.Time, lockFor time.Duration) {
 	for k, a := range l.m {
-		if now.Sub(a.last) > lockFor && !now.Before(a.until) {
+		if now.Sub(a.last) > lockFor && !now.Before(a.until) && a.pending == 0 {
 			delete(l.m, k)
 		}
 	}
@@ -300,7 +349,7 @@ func (l *lockout) evict(now time.Time, lockFor time.Duration) {
 		return
 	}
 	for k, a := range l.m {
-		if !now.Before(a.until) {
+		if !now.Before(a.until) && a.pending == 0 {
 			delete(l.m, k)
 			return
 		}

@@ -3,6 +3,7 @@ package hub_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -315,11 +316,14 @@ func TestAPITokens(t *testing.T) {
 func TestSignInBoundedMemory(t *testing.T) {
 	_, a := newAccounts(t, hub.AccountsConfig{KDFSlots: 1})
 	addUser(t, a, "al", hub.RoleAdmin, "")
+	for i := range 20 {
+		addUser(t, a, fmt.Sprintf("u%02d", i), hub.RoleViewer, "")
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
-	for range 20 {
+	for i := range 20 {
 		wg.Go(func() {
-			_, _, _, err := a.SignIn(context.Background(), "al", pw)
+			_, _, _, err := a.SignIn(context.Background(), fmt.Sprintf("u%02d", i), pw)
 			errs <- err
 		})
 	}
@@ -335,6 +339,44 @@ func TestSignInBoundedMemory(t *testing.T) {
 	cancel()
 	if _, _, _, err := a.SignIn(ctx, "al", pw); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled sign-in: got %v, want context.Canceled", err)
+	}
+}
+
+// TestSignInAtOnce: wrong passwords tried at the same time count together.
+// Of 30 tries at once no more than LockAfter are checked, the others are
+// refused as locked, and the name is then locked even for its right
+// password.
+func TestSignInAtOnce(t *testing.T) {
+	_, a := newAccounts(t, hub.AccountsConfig{KDFSlots: 1})
+	addUser(t, a, "al", hub.RoleAdmin, "")
+	var wg sync.WaitGroup
+	errs := make(chan error, 30)
+	for range 30 {
+		wg.Go(func() {
+			_, _, _, err := a.SignIn(context.Background(), "al", "wrong password!")
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	checked, locked := 0, 0
+	for err := range errs {
+		var le *hub.LockedError
+		switch {
+		case errors.Is(err, hub.ErrBadSignIn):
+			checked++
+		case errors.As(err, &le):
+			locked++
+		default:
+			t.Errorf("a try at once: %v", err)
+		}
+	}
+	if checked > 5 || checked+locked != 30 {
+		t.Errorf("30 wrong passwords at once: %d checked, %d refused as locked; want at most 5 checked", checked, locked)
+	}
+	var le *hub.LockedError
+	if _, _, _, err := a.SignIn(context.Background(), "al", pw); !errors.As(err, &le) {
+		t.Errorf("the right password after them: got %v, want locked", err)
 	}
 }
 

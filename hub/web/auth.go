@@ -208,6 +208,31 @@ func (s *Server) bearer(w http.ResponseWriter, r *http.Request, h string) (Princ
 	return Principal{}, false
 }
 
+// stillStands reports whether the credential r came with still gives p.
+// A long request (the event stream) asks now and then, so a revoked token,
+// a session signed out, expired or ended by a change to its user, and a
+// user disabled or given another role or store all end it. An error
+// reading the ledger ends it too: the client connects again.
+func (s *Server) stillStands(r *http.Request, p Principal) bool {
+	ctx := r.Context()
+	if h := r.Header.Get("Authorization"); h != "" {
+		_, tok, _ := strings.Cut(h, " ")
+		tok = strings.TrimSpace(tok)
+		sum := sha256.Sum256([]byte(tok))
+		if subtle.ConstantTimeCompare(sum[:], s.token[:]) == 1 {
+			return p.Role == hub.RoleAdmin
+		}
+		t, err := s.acct.Token(ctx, tok)
+		return err == nil && t.Role == p.Role && t.Store == p.Store
+	}
+	tok := cookieValue(r, sessionCookieName(r))
+	if tok == "" {
+		return false
+	}
+	_, u, err := s.acct.Session(ctx, tok)
+	return err == nil && u.Role == p.Role && u.Store == p.Store
+}
+
 // toLogin sends a browser to the sign-in page, to come back to where it
 // was.
 func (s *Server) toLogin(w http.ResponseWriter, r *http.Request) {

@@ -428,6 +428,77 @@ func TestStoreManagerScope(t *testing.T) {
 
 // TestStreamScope: a store manager's stream carries their store's
 // redemptions only.
+// TestStreamEndsWithItsCredential: an open stream ends soon after its
+// token is revoked, or its session's user is given another role.
+func TestStreamEndsWithItsCredential(t *testing.T) {
+	f := newFixture(t)
+	f.seed()
+	f.web.recheck = 50 * time.Millisecond
+	open := func(set func(*http.Request)) *http.Response {
+		t.Helper()
+		r, _ := http.NewRequest("GET", f.srv.URL+"/api/v1/stream", nil)
+		set(r)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		t.Cleanup(cancel)
+		resp, err := f.client.Do(r.WithContext(ctx))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("open the stream: %v %v", resp, err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	ended := func(what string, resp *http.Response) {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { _, err := io.Copy(io.Discard, resp.Body); done <- err }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s: the stream broke instead of ending: %v", what, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("%s: the stream is still open 5 s later", what)
+		}
+	}
+
+	secret, tok, err := f.acct.CreateToken(context.Background(), hub.NewAPIToken{Name: "wall", Role: hub.RoleViewer, CreatedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := open(func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+secret) })
+	if _, err := f.acct.RevokeToken(context.Background(), tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	ended("a revoked token", resp)
+
+	f.user("sam", hub.RoleViewer, "")
+	b := f.browser()
+	if code, _, page := b.login("sam", userPW, "/"); code != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d %.200s", code, page)
+	}
+	resp = open(func(r *http.Request) {
+		for k, v := range cookies[b] {
+			r.AddCookie(&http.Cookie{Name: k, Value: v})
+		}
+	})
+	if _, _, err := f.acct.UpdateUser(context.Background(), "sam", hub.UserChange{Role: ptr(hub.RoleStoreManager), Store: ptr("s1")}); err != nil {
+		t.Fatal(err)
+	}
+	ended("a session whose user became a store manager", resp)
+
+	// The admin token's stream stays.
+	resp = open(func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+testToken) })
+	done := make(chan struct{})
+	go func() { io.Copy(io.Discard, resp.Body); close(done) }()
+	select {
+	case <-done:
+		t.Error("the admin token's stream ended")
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
 func TestStreamScope(t *testing.T) {
 	f := newFixture(t)
 	f.seed()

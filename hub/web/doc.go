@@ -291,5 +291,7 @@
 // reset; events queued before the loss may still follow and repeat what
 // the lists show, so a client keys what it shows by id (alert id,
 // terminal:seq, terminal id). A client that stops reading for 30 s is
-// disconnected.
+// disconnected. Every 5 s the stream checks that its credential still
+// stands: a revoked token, a session signed out or expired, a user
+// disabled or given another role or store ends it.
 package web

@@ -68,6 +68,7 @@ type Server struct {
 	streams sync.WaitGroup // event streams still running
 
 	heartbeat  time.Duration // between comments on an idle stream; 0: 15 s
+	recheck    time.Duration // between checks that a stream's credential still stands; 0: 5 s
 	exportPage atomic.Int64  // rows of a redemptions export per ledger read; 0: hub.RedemptionPage
 	sseClients atomic.Int64
 	requests   requestCounts

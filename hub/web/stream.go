@@ -19,6 +19,10 @@ const (
 	// heartbeat is how often an idle stream sends a comment, so proxies
 	// keep it open and a dead client is noticed.
 	heartbeat = 15 * time.Second
+	// recheck is how often a stream checks that its credential still
+	// stands: a revoked token, a session signed out or expired, a user
+	// disabled or given another role or store ends it within this.
+	recheck = 5 * time.Second
 )
 
 // stream sends what the hub commits as server-sent events:
@@ -66,6 +70,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	tick := time.NewTicker(beat)
 	defer tick.Stop()
+	every := s.recheck
+	if every <= 0 {
+		every = recheck
+	}
+	check := time.NewTicker(every)
+	defer check.Stop()
 	var id uint64
 	send := func(event string, v any) {
 		b, err := json.Marshal(v)
@@ -99,6 +109,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-tick.C:
 			bw.WriteString(": heartbeat\n\n")
+		case <-check.C:
+			if !s.stillStands(r, p) {
+				s.log.Info("stream: its credential no longer stands; ended", "who", p.Name)
+				return
+			}
 		case n, ok := <-sub.C():
 			if !ok {
 				return

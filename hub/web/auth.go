@@ -151,11 +151,18 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Req
 		if !ok {
 			return r, false
 		}
+		if !p.Role.Valid() {
+			s.fail(w, r, http.StatusForbidden, "forbidden", "this token's role is not one this hub knows; make a new token")
+			return r, false
+		}
 		return withPrincipal(r, p), true
 	}
 	if tok := cookieValue(r, sessionCookieName(r)); tok != "" {
 		sess, u, err := s.acct.Session(r.Context(), tok)
 		switch {
+		case err == nil && !u.Role.Valid():
+			s.fail(w, r, http.StatusForbidden, "forbidden", "your account's role is not one this hub knows; ask an HQ admin to set it")
+			return r, false
 		case err == nil:
 			p := Principal{Name: u.Name, Role: u.Role, Store: u.Store, Session: true}
 			r = withPrincipal(r, p)
@@ -314,7 +321,7 @@ func (s *Server) forbidStore(w http.ResponseWriter, r *http.Request, what string
 // roles keep what they asked for.
 func (s *Server) scopeStore(w http.ResponseWriter, r *http.Request, store string) (string, bool) {
 	p := principal(r)
-	if p.Role != hub.RoleStoreManager {
+	if p.SeesAll() {
 		return store, true
 	}
 	if store == "" && p.Store != "" {

@@ -192,7 +192,7 @@ func (s *Server) lookupCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principal(r)
-	if p.Role != hub.RoleStoreManager {
+	if p.SeesAll() {
 		s.writeJSON(w, r, http.StatusOK, info)
 		return
 	}

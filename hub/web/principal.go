@@ -24,8 +24,17 @@ func (p Principal) Writes() bool { return p.Role == hub.RoleAdmin }
 // Sees reports whether p may see what belongs to store: HQ roles see every
 // store, a store manager only theirs.
 func (p Principal) Sees(store string) bool {
-	return p.Role != hub.RoleStoreManager || (p.Store != "" && p.Store == store)
+	switch p.Role {
+	case hub.RoleAdmin, hub.RoleViewer:
+		return true
+	case hub.RoleStoreManager:
+		return p.Store != "" && p.Store == store
+	}
+	return false // no role, or one this build does not know: nothing
 }
+
+// SeesAll reports whether p sees every store (the HQ roles).
+func (p Principal) SeesAll() bool { return p.Role == hub.RoleAdmin || p.Role == hub.RoleViewer }
 
 // Scope is the one store p is limited to, or "" for every store.
 func (p Principal) Scope() string {

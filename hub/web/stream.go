@@ -138,7 +138,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 // seesAlert reports whether p may see a: HQ roles every alert, a store
 // manager those naming their store.
 func seesAlert(p Principal, a hub.Alert) bool {
-	if p.Role != hub.RoleStoreManager {
+	if p.SeesAll() {
 		return true
 	}
 	for _, st := range a.Stores {

@@ -195,19 +195,13 @@ func (s *Server) bearer(w http.ResponseWriter, r *http.Request, h string) (Princ
 			"Authorization header is not a bearer token; send Authorization: Bearer TOKEN")
 		return Principal{}, false
 	}
-	sum := sha256.Sum256([]byte(tok))
-	if subtle.ConstantTimeCompare(sum[:], s.token[:]) == 1 {
-		return Principal{Name: "admin", Role: hub.RoleAdmin}, true
+	p, err := s.tokenPrincipal(r.Context(), tok)
+	if err == nil {
+		return p, true
 	}
-	if hub.ParseAPIToken(tok) {
-		t, err := s.acct.Token(r.Context(), tok)
-		if err == nil {
-			return Principal{Name: t.ID, Role: t.Role, Store: t.Store}, true
-		}
-		if !errors.Is(err, hub.ErrBadToken) {
-			s.internal(w, r, err)
-			return Principal{}, false
-		}
+	if !errors.Is(err, hub.ErrBadToken) {
+		s.internal(w, r, err)
+		return Principal{}, false
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="hexiao", error="invalid_token"`)
 	s.fail(w, r, http.StatusUnauthorized, "unauthorized",
@@ -224,13 +218,8 @@ func (s *Server) stillStands(r *http.Request, p Principal) bool {
 	ctx := r.Context()
 	if h := r.Header.Get("Authorization"); h != "" {
 		_, tok, _ := strings.Cut(h, " ")
-		tok = strings.TrimSpace(tok)
-		sum := sha256.Sum256([]byte(tok))
-		if subtle.ConstantTimeCompare(sum[:], s.token[:]) == 1 {
-			return p.Role == hub.RoleAdmin
-		}
-		t, err := s.acct.Token(ctx, tok)
-		return err == nil && t.Role == p.Role && t.Store == p.Store
+		q, err := s.tokenPrincipal(ctx, strings.TrimSpace(tok))
+		return err == nil && q.Role == p.Role && q.Store == p.Store
 	}
 	tok := cookieValue(r, sessionCookieName(r))
 	if tok == "" {
@@ -238,6 +227,21 @@ func (s *Server) stillStands(r *http.Request, p Principal) bool {
 	}
 	_, u, err := s.acct.Session(ctx, tok)
 	return err == nil && u.Role == p.Role && u.Store == p.Store
+}
+
+// tokenPrincipal is who a bearer token stands for: the admin token
+// (compared in constant time) or a live API token; hub.ErrBadToken when
+// it is neither.
+func (s *Server) tokenPrincipal(ctx context.Context, tok string) (Principal, error) {
+	sum := sha256.Sum256([]byte(tok))
+	if subtle.ConstantTimeCompare(sum[:], s.token[:]) == 1 {
+		return Principal{Name: "admin", Role: hub.RoleAdmin}, nil
+	}
+	t, err := s.acct.Token(ctx, tok) // ErrBadToken for anything not a live hxt_ token
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{Name: t.ID, Role: t.Role, Store: t.Store}, nil
 }
 
 // toLogin sends a browser to the sign-in page, to come back to where it

@@ -11,7 +11,6 @@ const handlers = { redemption: new Set(), alert: new Set(), presence: new Set(),
 let source = null;
 let status = 'connecting';
 let backoff = 3000; // before opening a stream the hub refused (it closes for good)
-export const counts = { redemption: 0, alert: 0, presence: 0, reset: 0 };
 
 function setStatus(s) {
   if (s === status) return;
@@ -20,7 +19,6 @@ function setStatus(s) {
 }
 
 function dispatch(kind, data) {
-  counts[kind]++;
   for (const fn of handlers[kind]) {
     try { fn(data); } catch (e) { console.error('live ' + kind + ' handler:', e); }
   }
@@ -55,12 +53,6 @@ export function start() {
       dispatch(kind, data);
     });
   }
-}
-
-export function stop() {
-  if (source) source.close();
-  source = null;
-  setStatus('down');
 }
 
 // on subscribes fn to kind and returns the unsubscribe function.
